@@ -1,0 +1,270 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/projections"
+)
+
+// Version is stromd's version, set at build time.
+var Version = "0.1.0-dev"
+
+// Config configures stromd.
+type Config struct {
+	DataDir string
+	Listen  string // embedded NATS listen address (host:port; port 0 picks one)
+
+	// An external NATS server or cluster instead of the embedded one.
+	NATSURL      string
+	NATSCreds    string
+	NATSUser     string
+	NATSPassword string
+
+	NodeName      string
+	NoAgent       bool
+	Replicas      int    // event stream replicas (3 on a NATS cluster)
+	SnapshotEvery uint64 // events between projection snapshots
+	FsyncAlways   bool   // fsync every write (survives power loss, not only process death)
+	MaxStore      int64  // JetStream storage cap; 0: server default
+
+	Logger *zap.Logger
+	Clock  events.Clock
+	// Agent runs the node agent in-process unless NoAgent is set.
+	Agent AgentFunc
+}
+
+// AgentFunc runs a node agent until ctx ends.
+type AgentFunc func(ctx context.Context, env AgentEnv) error
+
+// AgentEnv is what an in-process agent is given.
+type AgentEnv struct {
+	Conn     *nats.Conn
+	Client   *api.Client
+	NodeName string
+	Logger   *zap.Logger
+}
+
+// Stromd is a running control plane.
+type Stromd struct {
+	cfg       Config
+	log       *zap.Logger
+	ns        *server.Server // nil with an external NATS
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	writer    *events.Writer
+	proj      *projections.Projection
+	api       *api.Server
+	cancel    context.CancelFunc
+	agentDone chan error
+
+	// URL is where clients connect; AdminConfig the admin.conf path.
+	URL         string
+	AdminConfig string
+	AgentConfig string
+}
+
+func (c *Config) defaults() {
+	if c.DataDir == "" {
+		c.DataDir = api.DefaultDataDir
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:4222"
+	}
+	if c.NodeName == "" {
+		c.NodeName, _ = os.Hostname()
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.SnapshotEvery == 0 {
+		c.SnapshotEvery = 10000
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Clock == nil {
+		c.Clock = events.RealClock{}
+	}
+}
+
+// Start brings the control plane up and returns once it serves: streams
+// exist, the projection has caught up, the API answers, admin.conf is
+// written.
+func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
+	cfg.defaults()
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	d := &Stromd{cfg: cfg, log: log, cancel: cancel,
+		AdminConfig: filepath.Join(cfg.DataDir, "admin.conf"),
+		AgentConfig: filepath.Join(cfg.DataDir, "agent.conf")}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+	creds, err := d.connect()
+	if err != nil {
+		return nil, err
+	}
+	if err := events.EnsureStreams(ctx, d.js, events.StreamOptions{Replicas: cfg.Replicas}); err != nil {
+		return nil, err
+	}
+	key, err := events.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := events.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer")}); err != nil {
+		return nil, err
+	}
+	if d.proj, err = projections.New(ctx, projections.Config{JetStream: d.js, Sealer: sealer, Logger: log.Named("projection"), SnapshotEvery: cfg.SnapshotEvery}); err != nil {
+		return nil, err
+	}
+	if err := d.proj.Start(ctx); err != nil {
+		return nil, fmt.Errorf("building projection: %w", err)
+	}
+	if err := d.bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	d.api = api.NewServer(api.ServerConfig{
+		Conn: d.nc, Writer: d.writer, Projection: d.proj, Logger: log.Named("api"), Clock: cfg.Clock,
+		Info: api.ClusterInfo{Version: Version, NATS: d.URL},
+	})
+	if err := d.api.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.writeClientConfigs(creds); err != nil {
+		return nil, err
+	}
+	if !cfg.NoAgent && cfg.Agent != nil {
+		d.agentDone = make(chan error, 1)
+		env := AgentEnv{Conn: d.nc, Client: api.NewClient(d.nc, "stromd"), NodeName: cfg.NodeName, Logger: log.Named("agent")}
+		go func() { d.agentDone <- cfg.Agent(ctx, env) }()
+	}
+	log.Info("stromd serving", zap.String("nats", d.URL), zap.String("admin_config", d.AdminConfig),
+		zap.Uint64("seq", d.proj.Store().LastSeq()))
+	return d, nil
+}
+
+// connect starts the embedded NATS or dials the external one.
+func (d *Stromd) connect() (*Credentials, error) {
+	cfg := d.cfg
+	var creds *Credentials
+	var err error
+	if cfg.NATSURL == "" {
+		if creds, err = loadOrCreateCredentials(filepath.Join(cfg.DataDir, "credentials.json")); err != nil {
+			return nil, err
+		}
+		if d.ns, err = startNATS(&cfg, creds, d.log); err != nil {
+			return nil, err
+		}
+		d.URL = d.ns.ClientURL()
+		d.nc, err = nats.Connect(d.URL, nats.InProcessServer(d.ns), nats.UserInfo("stromd", creds.Stromd), nats.Name("stromd"))
+	} else {
+		d.URL = cfg.NATSURL
+		opts := []nats.Option{nats.Name("stromd"), nats.MaxReconnects(-1)}
+		if cfg.NATSCreds != "" {
+			opts = append(opts, nats.UserCredentials(cfg.NATSCreds))
+		}
+		if cfg.NATSUser != "" {
+			opts = append(opts, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
+		}
+		d.nc, err = nats.Connect(cfg.NATSURL, opts...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS %s: %w", d.URL, err)
+	}
+	if d.js, err = jetstream.New(d.nc); err != nil {
+		return nil, fmt.Errorf("JetStream: %w", err)
+	}
+	return creds, nil
+}
+
+// bootstrap creates the namespaces that exist from the start.
+func (d *Stromd) bootstrap(ctx context.Context) error {
+	for _, name := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease} {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceActive}}
+		_, err := d.writer.Create(ctx, ns, events.WriteOptions{Actor: "system:stromd", Cause: "bootstrap"})
+		if err != nil && !events.IsAlreadyExists(err) {
+			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (d *Stromd) writeClientConfigs(creds *Credentials) error {
+	admin := &api.Config{Server: d.URL, User: "admin"}
+	agent := &api.Config{Server: d.URL, User: "agent"}
+	switch {
+	case creds != nil:
+		admin.Password, agent.Password = creds.Admin, creds.Agent
+	case d.cfg.NATSCreds != "":
+		admin.CredsFile, agent.CredsFile = d.cfg.NATSCreds, d.cfg.NATSCreds
+	default:
+		admin.User, admin.Password = d.cfg.NATSUser, d.cfg.NATSPassword
+		agent.User, agent.Password = d.cfg.NATSUser, d.cfg.NATSPassword
+	}
+	if err := api.WriteConfig(d.AgentConfig, agent); err != nil {
+		return err
+	}
+	return api.WriteConfig(d.AdminConfig, admin)
+}
+
+// Writer is the write path (for in-process controllers and tests).
+func (d *Stromd) Writer() *events.Writer { return d.writer }
+
+// Projection is the live projection.
+func (d *Stromd) Projection() *projections.Projection { return d.proj }
+
+// Conn is stromd's own NATS connection.
+func (d *Stromd) Conn() *nats.Conn { return d.nc }
+
+// JetStream is stromd's JetStream context.
+func (d *Stromd) JetStream() jetstream.JetStream { return d.js }
+
+// Stop shuts down in order: API, agent, projection, NATS. Everything
+// acknowledged is already in the stream.
+func (d *Stromd) Stop() {
+	if d.api != nil {
+		d.api.Stop()
+	}
+	d.cancel()
+	if d.agentDone != nil {
+		select {
+		case err := <-d.agentDone:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				d.log.Warn("agent stopped", zap.Error(err))
+			}
+		case <-time.After(45 * time.Second):
+			d.log.Warn("agent did not stop within 45s")
+		}
+	}
+	if d.nc != nil {
+		_ = d.nc.Drain()
+		d.nc.Close()
+	}
+	if d.ns != nil {
+		d.ns.Shutdown()
+		d.ns.WaitForShutdown()
+	}
+}

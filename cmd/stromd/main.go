@@ -1,0 +1,77 @@
+// Command stromd is Strom's control plane: the event log (embedded NATS
+// JetStream by default), projections, the API, the reconcilers and, in
+// all-in-one mode, the node agent.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+
+	"github.com/strom-project/strom/cmd/internal/logging"
+	"github.com/strom-project/strom/cmd/stromd/app"
+	"github.com/strom-project/strom/events/api"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "stromd:", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	var cfg app.Config
+	var logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:           "stromd",
+		Short:         "Strom control plane (with an in-process node agent by default)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logging.New(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = log.Sync() }()
+			cfg.Logger = log
+			if cfg.NATSPassword == "" {
+				cfg.NATSPassword = os.Getenv("STROM_NATS_PASSWORD")
+			}
+			cfg.Agent = agentFunc(&agentFlags)
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			d, err := app.Start(ctx, cfg)
+			if err != nil {
+				log.Error("stromd failed to start", zap.Error(err))
+				return err
+			}
+			<-ctx.Done()
+			log.Info("shutting down")
+			d.Stop()
+			log.Info("stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", api.DefaultDataDir, "state directory: JetStream store, keys, admin.conf")
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:4222", "embedded NATS listen address")
+	f.StringVar(&cfg.NATSURL, "nats-url", "", "use this NATS server or cluster instead of the embedded one")
+	f.StringVar(&cfg.NATSCreds, "nats-creds", "", "credentials file (.creds) for --nats-url")
+	f.StringVar(&cfg.NATSUser, "nats-user", "", "user for --nats-url (password from $STROM_NATS_PASSWORD)")
+	f.StringVar(&cfg.NodeName, "node-name", "", "this node's name (default: hostname)")
+	f.BoolVar(&cfg.NoAgent, "no-agent", false, "run the control plane only, without the in-process node agent")
+	f.IntVar(&cfg.Replicas, "replicas", 1, "event stream replicas (3 on a NATS cluster)")
+	f.Uint64Var(&cfg.SnapshotEvery, "snapshot-every", 10000, "events between projection snapshots")
+	f.BoolVar(&cfg.FsyncAlways, "fsync-always", false, "fsync every write (survive power loss; slower)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "console", "console or json")
+	addAgentFlags(f, &agentFlags)
+	return cmd
+}

@@ -1,0 +1,24 @@
+package objects
+
+import (
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Default fills in what Kubernetes fills in when a field is left out, so
+// that what is stored and served is what will run. It is idempotent.
+func Default(obj Object) {
+	defaultObject(obj)
+}
+
+// Validate checks an object as the API server would. Every error names the
+// field path at fault, e.g. spec.template.spec.containers[0].image.
+func Validate(obj Object) field.ErrorList {
+	return validateObject(obj)
+}
+
+// Warnings lists fields the object sets that Strom stores but does not act
+// on yet, one human-readable line each. The CLI prints them; nothing is
+// dropped.
+func Warnings(obj Object) []string {
+	return warningsFor(obj)
+}

@@ -1,0 +1,103 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bucket names. The KV and object store buckets hold derived or transient
+// data only: everything in them can be rebuilt from the event log.
+const (
+	// SnapshotBucket is the object store of projection snapshots.
+	SnapshotBucket = "STROM_SNAPSHOTS"
+	// LeaseBucket is the KV bucket of node heartbeats and leader leases;
+	// heartbeats are not desired state and never grow the event log.
+	LeaseBucket = "STROM_LEASES"
+)
+
+// StreamOptions tune the event stream.
+type StreamOptions struct {
+	Replicas int           // 1 for a single server, 3 for a cluster
+	MaxAge   time.Duration // 0: keep forever
+	MaxBytes int64         // 0: no limit
+	LeaseTTL time.Duration // lease bucket TTL; default 40 s
+}
+
+// EventStreamConfig is the event log's configuration.
+func EventStreamConfig(o StreamOptions) jetstream.StreamConfig {
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	maxBytes := o.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = -1
+	}
+	return jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Strom desired-state event log: one subject per object",
+		Subjects:    []string{AllSubjects},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      o.MaxAge,
+		MaxBytes:    maxBytes,
+		MaxMsgSize:  2 << 20, // 1 MiB objects plus envelope headroom
+		Duplicates:  2 * time.Minute,
+		Replicas:    o.Replicas,
+		AllowDirect: true,
+		DenyDelete:  true, // history is immutable: no message is ever removed by hand
+	}
+}
+
+// EnsureStreams creates or updates the event stream and the buckets,
+// idempotently, so every start converges the configuration.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
+	if _, err := js.CreateOrUpdateStream(ctx, EventStreamConfig(o)); err != nil {
+		return fmt.Errorf("creating stream %s: %w", StreamName, err)
+	}
+	replicas := o.Replicas
+	if replicas == 0 {
+		replicas = 1
+	}
+	if _, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: SnapshotBucket, Description: "projection snapshots (derived from the event log)",
+		Storage: jetstream.FileStorage, Replicas: replicas,
+	}); err != nil {
+		return fmt.Errorf("creating object store %s: %w", SnapshotBucket, err)
+	}
+	ttl := o.LeaseTTL
+	if ttl == 0 {
+		ttl = 40 * time.Second
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: LeaseBucket, Description: "node heartbeats and leader leases",
+		TTL: ttl, Storage: jetstream.FileStorage, Replicas: replicas, History: 1,
+	}); err != nil {
+		return fmt.Errorf("creating KV bucket %s: %w", LeaseBucket, err)
+	}
+	return nil
+}
+
+// LastSeq is the stream's last sequence: what a consistent read must have
+// applied to include every acknowledged write.
+func LastSeq(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	st, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, fmt.Errorf("opening stream %s: %w", StreamName, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s info: %w", StreamName, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// IsNotFound reports a JetStream "not found" for streams, buckets or messages.
+func isJSNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) ||
+		errors.Is(err, jetstream.ErrObjectNotFound) || errors.Is(err, jetstream.ErrKeyNotFound)
+}

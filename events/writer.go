@@ -1,0 +1,485 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+	"go.uber.org/zap"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/strom-project/strom/events/objects"
+)
+
+// Outcome says what a write did, in kubectl's words.
+type Outcome string
+
+const (
+	Created       Outcome = "created"
+	Configured    Outcome = "configured"
+	Unchanged     Outcome = "unchanged"
+	Deleted       Outcome = "deleted"
+	StatusUpdated Outcome = "status updated"
+)
+
+// WriteOptions carry who asks and why.
+type WriteOptions struct {
+	Actor  string // user, controller or node; required
+	Cause  string // id of the event or request that led to this write
+	DryRun bool   // validate and compute, append nothing
+}
+
+// Result is what a write produced.
+type Result struct {
+	Outcome  Outcome
+	Object   objects.Object // the stored state, resourceVersion set
+	Seq      uint64         // the appended event's sequence, or the current one if unchanged
+	EventID  string         // empty when nothing was appended
+	Warnings []string
+}
+
+// Writer is the write path: defaulting, validation, then an append with
+// per-object optimistic concurrency. It is the only code that publishes to
+// the event subjects.
+type Writer struct {
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	sealer  *Sealer
+	clock   Clock
+	log     *zap.Logger
+	retries int
+}
+
+// WriterConfig configures a Writer.
+type WriterConfig struct {
+	JetStream jetstream.JetStream
+	Sealer    *Sealer
+	Clock     Clock
+	Logger    *zap.Logger
+}
+
+// NewWriter opens the event stream, which must exist (see EnsureStreams).
+func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
+	st, err := cfg.JetStream.Stream(ctx, StreamName)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", StreamName, err)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	return &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8}, nil
+}
+
+// current is an object's last event: the object, its sequence, and whether
+// that event is a deletion. seq is 0 when the subject has no event at all.
+type current struct {
+	obj     objects.Object
+	seq     uint64
+	deleted bool
+	ev      *Event
+}
+
+func (c *current) exists() bool { return c.seq != 0 && !c.deleted }
+
+// read returns the object's current state straight from the log, which is
+// always up to date (a projection may lag).
+func (w *Writer) read(ctx context.Context, k *objects.Kind, ns, name string) (*current, error) {
+	subj := Subject(k.Resource, ns, name)
+	m, err := w.stream.GetLastMsgForSubject(ctx, subj)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return &current{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", subj, err)
+	}
+	ev, err := DecodeMsg(m.Subject, m.Header, m.Data, m.Sequence, m.Time, w.sealer)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := objects.DecodeStored(k, ev.Object)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", subj, err)
+	}
+	obj.SetResourceVersion(strconv.FormatUint(m.Sequence, 10))
+	return &current{obj: obj, seq: m.Sequence, deleted: ev.Type == TypeDeleted, ev: ev}, nil
+}
+
+// Get returns an object's current state from the log: NotFound if it does
+// not exist.
+func (w *Writer) Get(ctx context.Context, k *objects.Kind, ns, name string) (objects.Object, error) {
+	cur, err := w.read(ctx, k, scope(k, ns), name)
+	if err != nil {
+		return nil, err
+	}
+	if !cur.exists() {
+		return nil, notFound(k, name)
+	}
+	return cur.obj, nil
+}
+
+func notFound(k *objects.Kind, name string) error {
+	return Errorf(ReasonNotFound, "%s %q not found", k.Resource, name)
+}
+
+func scope(k *objects.Kind, ns string) string {
+	if !k.Namespaced {
+		return ""
+	}
+	if ns == "" {
+		return metav1.NamespaceDefault
+	}
+	return ns
+}
+
+// prepare defaults and validates an incoming object and returns its kind.
+func (w *Writer) prepare(obj objects.Object) (*objects.Kind, error) {
+	k, err := objects.KindOf(obj)
+	if err != nil {
+		return nil, Errorf(ReasonBadRequest, "%v", err)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(k.GVK())
+	obj.SetNamespace(scope(k, obj.GetNamespace()))
+	if errs := validateMeta(k, obj); len(errs) > 0 {
+		return nil, invalid(k, obj.GetName(), errs)
+	}
+	objects.Default(obj)
+	if errs := objects.Validate(obj); len(errs) > 0 {
+		return nil, invalid(k, obj.GetName(), errs)
+	}
+	return k, nil
+}
+
+// checkNamespace makes sure a namespaced object's namespace exists, and,
+// for creations, that it is not being deleted.
+func (w *Writer) checkNamespace(ctx context.Context, k *objects.Kind, ns string, creating bool) error {
+	if !k.Namespaced {
+		return nil
+	}
+	nsKind := objects.ByKind("Namespace")
+	cur, err := w.read(ctx, nsKind, "", ns)
+	if err != nil {
+		return err
+	}
+	if !cur.exists() {
+		return Errorf(ReasonNotFound, "namespaces %q not found", ns)
+	}
+	if creating && cur.obj.GetDeletionTimestamp() != nil {
+		return Errorf(ReasonForbidden, "unable to create new content in namespace %s because it is being terminated", ns)
+	}
+	return nil
+}
+
+// precondition checks a client's expected resourceVersion.
+func precondition(k *objects.Kind, name, want string, cur *current) error {
+	if want == "" {
+		return nil
+	}
+	if strconv.FormatUint(cur.seq, 10) != want {
+		return Errorf(ReasonConflict, "Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again (resourceVersion %s, current %d)", k.Resource, name, want, cur.seq)
+	}
+	return nil
+}
+
+// Apply creates the object or, if it exists, makes its spec and metadata
+// what the manifest says, keeping what the cluster owns: uid,
+// creationTimestamp, status, and system annotations and owner references
+// the manifest leaves out. Applying an identical manifest appends nothing.
+func (w *Writer) Apply(ctx context.Context, obj objects.Object, o WriteOptions) (*Result, error) {
+	return w.write(ctx, obj, o, modeApply)
+}
+
+// Create creates the object; AlreadyExists if it exists. Unlike Apply it
+// keeps the status it is given (controllers and agents create objects with
+// status).
+func (w *Writer) Create(ctx context.Context, obj objects.Object, o WriteOptions) (*Result, error) {
+	return w.write(ctx, obj, o, modeCreate)
+}
+
+// Update replaces the object's spec and metadata; NotFound if it does not
+// exist. A resourceVersion on obj is a precondition.
+func (w *Writer) Update(ctx context.Context, obj objects.Object, o WriteOptions) (*Result, error) {
+	return w.write(ctx, obj, o, modeUpdate)
+}
+
+// UpdateStatus replaces only the object's status. A resourceVersion on obj
+// is a precondition.
+func (w *Writer) UpdateStatus(ctx context.Context, obj objects.Object, o WriteOptions) (*Result, error) {
+	return w.write(ctx, obj, o, modeStatus)
+}
+
+type mode int
+
+const (
+	modeApply mode = iota
+	modeCreate
+	modeUpdate
+	modeStatus
+)
+
+func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m mode) (*Result, error) {
+	if o.Actor == "" {
+		return nil, Errorf(ReasonBadRequest, "write without an actor")
+	}
+	obj := deepCopy(in)
+	k, err := w.prepare(obj)
+	if err != nil {
+		return nil, err
+	}
+	ns, name := obj.GetNamespace(), obj.GetName()
+	var warnings []string
+	if m != modeStatus {
+		warnings = objects.Warnings(obj)
+	}
+	wantRV := obj.GetResourceVersion()
+	for attempt := 0; ; attempt++ {
+		cur, err := w.read(ctx, k, ns, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := precondition(k, name, wantRV, cur); err != nil {
+			return nil, err
+		}
+		next, typ, err := w.next(k, obj, cur, m)
+		if err != nil {
+			return nil, err
+		}
+		if next == nil {
+			return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq, Warnings: warnings}, nil
+		}
+		if err := w.checkNamespace(ctx, k, ns, typ == TypeCreated); err != nil {
+			return nil, err
+		}
+		res, err := w.append(ctx, k, next, typ, cur.seq, o)
+		if IsConflict(err) && wantRV == "" && attempt < w.retries {
+			continue // someone wrote in between: redo the read-modify-write
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Warnings = warnings
+		return res, nil
+	}
+}
+
+// next computes the object to append given the current state, or nil when
+// nothing would change.
+func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode) (objects.Object, Type, error) {
+	name := obj.GetName()
+	if !cur.exists() {
+		switch m {
+		case modeUpdate, modeStatus:
+			return nil, "", notFound(k, name)
+		}
+		next := deepCopy(obj)
+		if m == modeApply {
+			clearStatus(next)
+		}
+		now := metav1.NewTime(w.clock.Now().UTC().Truncate(time.Second))
+		next.SetUID(types.UID(uuid.NewString()))
+		next.SetCreationTimestamp(now)
+		next.SetGeneration(1)
+		next.SetDeletionTimestamp(nil)
+		next.SetDeletionGracePeriodSeconds(nil)
+		next.SetManagedFields(nil)
+		next.SetSelfLink("")
+		return next, TypeCreated, nil
+	}
+	if m == modeCreate {
+		return nil, "", Errorf(ReasonAlreadyExists, "%s %q already exists", k.Resource, name)
+	}
+	if uid := obj.GetUID(); uid != "" && uid != cur.obj.GetUID() {
+		return nil, "", Errorf(ReasonConflict, "%s %q: precondition failed: uid %s, current object has uid %s", k.Resource, name, uid, cur.obj.GetUID())
+	}
+	var next objects.Object
+	typ := TypeUpdated
+	if m == modeStatus {
+		next = deepCopy(cur.obj)
+		copyStatus(next, obj)
+		typ = TypeStatusUpdated
+	} else {
+		next = deepCopy(obj)
+		copyStatus(next, cur.obj)
+		next.SetUID(cur.obj.GetUID())
+		next.SetCreationTimestamp(cur.obj.GetCreationTimestamp())
+		next.SetDeletionTimestamp(cur.obj.GetDeletionTimestamp())
+		next.SetDeletionGracePeriodSeconds(cur.obj.GetDeletionGracePeriodSeconds())
+		next.SetGeneration(cur.obj.GetGeneration())
+		next.SetManagedFields(nil)
+		if m == modeApply {
+			keepSystemMetadata(next, cur.obj)
+		}
+		if !specEqual(next, cur.obj) {
+			next.SetGeneration(cur.obj.GetGeneration() + 1)
+		}
+	}
+	next.SetResourceVersion(cur.obj.GetResourceVersion())
+	if objectEqual(next, cur.obj) {
+		return nil, "", nil
+	}
+	return next, typ, nil
+}
+
+// systemAnnotation reports whether an annotation key is written by the
+// cluster (controllers), not by users' manifests.
+func systemAnnotation(key string) bool {
+	domain, _, ok := strings.Cut(key, "/")
+	if !ok {
+		return false
+	}
+	return domain == "kubernetes.io" || strings.HasSuffix(domain, ".kubernetes.io") || domain == "strom.dev" || strings.HasSuffix(domain, ".strom.dev")
+}
+
+// keepSystemMetadata carries over what controllers wrote and a manifest
+// does not mention: system annotations, owner references, finalizers.
+func keepSystemMetadata(next, cur objects.Object) {
+	ann := next.GetAnnotations()
+	for k, v := range cur.GetAnnotations() {
+		if _, set := ann[k]; !set && systemAnnotation(k) {
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann[k] = v
+		}
+	}
+	next.SetAnnotations(ann)
+	if len(next.GetOwnerReferences()) == 0 {
+		next.SetOwnerReferences(cur.GetOwnerReferences())
+	}
+	if len(next.GetFinalizers()) == 0 {
+		next.SetFinalizers(cur.GetFinalizers())
+	}
+}
+
+// Delete removes an object: a Deleted event carrying its last state, with
+// deletionTimestamp set. preconditionRV, if not empty, must match.
+func (w *Writer) Delete(ctx context.Context, k *objects.Kind, ns, name, preconditionRV string, o WriteOptions) (*Result, error) {
+	if o.Actor == "" {
+		return nil, Errorf(ReasonBadRequest, "write without an actor")
+	}
+	ns = scope(k, ns)
+	for attempt := 0; ; attempt++ {
+		cur, err := w.read(ctx, k, ns, name)
+		if err != nil {
+			return nil, err
+		}
+		if !cur.exists() {
+			return nil, notFound(k, name)
+		}
+		if err := precondition(k, name, preconditionRV, cur); err != nil {
+			return nil, err
+		}
+		final := deepCopy(cur.obj)
+		if final.GetDeletionTimestamp() == nil {
+			now := metav1.NewTime(w.clock.Now().UTC().Truncate(time.Second))
+			final.SetDeletionTimestamp(&now)
+		}
+		res, err := w.append(ctx, k, final, TypeDeleted, cur.seq, o)
+		if IsConflict(err) && preconditionRV == "" && attempt < w.retries {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.Outcome = Deleted
+		return res, nil
+	}
+}
+
+// MarkDeleting starts a graceful deletion: it sets deletionTimestamp (and
+// deletionGracePeriodSeconds when grace is not nil) with an Updated event.
+// The object stays until whoever must finish the deletion (the node for a
+// pod, the namespace controller for a namespace) calls Delete.
+func (w *Writer) MarkDeleting(ctx context.Context, k *objects.Kind, ns, name string, grace *int64, o WriteOptions) (*Result, error) {
+	if o.Actor == "" {
+		return nil, Errorf(ReasonBadRequest, "write without an actor")
+	}
+	ns = scope(k, ns)
+	for attempt := 0; ; attempt++ {
+		cur, err := w.read(ctx, k, ns, name)
+		if err != nil {
+			return nil, err
+		}
+		if !cur.exists() {
+			return nil, notFound(k, name)
+		}
+		if cur.obj.GetDeletionTimestamp() != nil {
+			return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq}, nil
+		}
+		next := deepCopy(cur.obj)
+		now := metav1.NewTime(w.clock.Now().UTC().Truncate(time.Second))
+		next.SetDeletionTimestamp(&now)
+		next.SetDeletionGracePeriodSeconds(grace)
+		res, err := w.append(ctx, k, next, TypeUpdated, cur.seq, o)
+		if IsConflict(err) && attempt < w.retries {
+			continue
+		}
+		return res, err
+	}
+}
+
+// append publishes one event, expecting the subject's last sequence to be
+// expect (0: no event yet). A mismatch is a Conflict.
+func (w *Writer) append(ctx context.Context, k *objects.Kind, obj objects.Object, typ Type, expect uint64, o WriteOptions) (*Result, error) {
+	data, err := marshalStored(obj)
+	if err != nil {
+		return nil, err
+	}
+	ev := &Event{
+		ID: nuid.Next(), Type: typ, Resource: k.Resource,
+		Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: string(obj.GetUID()),
+		Actor: o.Actor, Cause: o.Cause, Time: w.clock.Now().UTC(), Object: data,
+	}
+	indexFields(ev, obj)
+	outcome := outcomeOf(typ)
+	if o.DryRun {
+		return &Result{Outcome: outcome, Object: obj}, nil
+	}
+	msg, err := EncodeMsg(ev, w.sealer)
+	if err != nil {
+		return nil, err
+	}
+	ack, err := w.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expect))
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeExpectedSequenceInFlight) {
+			return nil, &Error{Reason: ReasonConflict, Message: fmt.Sprintf("Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again", k.Resource, obj.GetName()), Err: err}
+		}
+		return nil, fmt.Errorf("appending %s event for %s %s: %w", typ, k.Resource, ev.Key(), err)
+	}
+	obj.SetResourceVersion(strconv.FormatUint(ack.Sequence, 10))
+	return &Result{Outcome: outcome, Object: obj, Seq: ack.Sequence, EventID: ev.ID}, nil
+}
+
+func outcomeOf(t Type) Outcome {
+	switch t {
+	case TypeCreated:
+		return Created
+	case TypeStatusUpdated:
+		return StatusUpdated
+	case TypeDeleted:
+		return Deleted
+	}
+	return Configured
+}
+
+// JetStream API error codes the write path maps to Conflict.
+const (
+	errCodeWrongLastSequence        = 10071 // expected last subject sequence mismatch
+	errCodeExpectedSequenceInFlight = 10164 // a conflicting publish is in flight (replicated streams)
+)
+
+// JetStream is the writer's JetStream context, for readers of raw history.
+func (w *Writer) JetStream() jetstream.JetStream { return w.js }
+
+// Sealer is the writer's payload sealer.
+func (w *Writer) Sealer() *Sealer { return w.sealer }
