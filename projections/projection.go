@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 	"go.uber.org/zap"
 
 	"github.com/strom-project/strom/events"
@@ -107,11 +108,12 @@ func (p *Projection) replay(ctx context.Context, st *Store, from, to uint64) (ui
 		FilterSubjects: []string{events.AllSubjects},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    from,
-		NamePrefix:     p.cfg.Name + "-replay",
+		NamePrefix:     uniqueName(p.cfg.Name + "-replay"),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("replaying from #%d: %w", from, err)
 	}
+	defer p.deleteConsumer(cons)
 	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
 	if err != nil {
 		return 0, fmt.Errorf("replaying from #%d: %w", from, err)
@@ -144,6 +146,18 @@ func (p *Projection) replay(ctx context.Context, st *Store, from, to uint64) (ui
 			return n, nil
 		}
 	}
+}
+
+// uniqueName gives each consumer its own name, readable in `strom stream
+// info`: two consumers of one name but different start points conflict.
+func uniqueName(prefix string) string { return prefix + "-" + nuid.Next()[12:] }
+
+// deleteConsumer removes a finished consumer now rather than when the
+// server notices it is inactive.
+func (p *Projection) deleteConsumer(c jetstream.Consumer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = p.cfg.JetStream.DeleteConsumer(ctx, events.StreamName, c.CachedInfo().Name)
 }
 
 // nextMsg reads the next message, giving up when ctx ends.
@@ -187,7 +201,7 @@ func (p *Projection) follow(ctx context.Context, from uint64) error {
 		FilterSubjects: []string{events.AllSubjects},
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    from,
-		NamePrefix:     p.cfg.Name,
+		NamePrefix:     uniqueName(p.cfg.Name),
 	})
 	if err != nil {
 		return fmt.Errorf("following from #%d: %w", from, err)
@@ -381,11 +395,12 @@ func (p *Projection) SeqAt(ctx context.Context, t time.Time) (uint64, error) {
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
 		OptStartTime:   &after,
 		HeadersOnly:    true,
-		NamePrefix:     p.cfg.Name + "-seek",
+		NamePrefix:     uniqueName(p.cfg.Name + "-seek"),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("seeking %s: %w", t, err)
 	}
+	defer p.deleteConsumer(cons)
 	msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 	if err != nil {
 		return 0, fmt.Errorf("seeking %s: %w", t, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/strom-project/strom/events"
@@ -240,7 +241,7 @@ func History(ctx context.Context, js jetstream.JetStream, sealer *events.Sealer,
 	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subj},
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
-		NamePrefix:     "history",
+		NamePrefix:     "history-" + nuid.Next()[12:],
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading history of %s: %w", subj, err)

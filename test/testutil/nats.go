@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
@@ -96,7 +97,7 @@ func (l *Log) LastSeq(t testing.TB) uint64 {
 // with its data in a temporary directory. It stops with the test.
 func StartStromd(t testing.TB, mutate ...func(*app.Config)) *app.Stromd {
 	t.Helper()
-	cfg := app.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoAgent: true, NodeName: "test", Logger: zaptest.NewLogger(t)}
+	cfg := app.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoAgent: true, NodeName: "test", Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))}
 	for _, m := range mutate {
 		m(&cfg)
 	}
