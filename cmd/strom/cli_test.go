@@ -216,7 +216,7 @@ data: {k: v}
 `
 	cases := []struct {
 		name, input, want string
-		args             []string
+		args              []string
 	}{
 		{"malformed yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n", "malformed YAML", nil},
 		{"unknown kind", "apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n", `no kind "Frobnicator" is registered`, nil},

@@ -63,6 +63,15 @@ func validateServiceAccount(sa *corev1.ServiceAccount) field.ErrorList {
 var metricSourceTypes = []autoscalingv2.MetricSourceType{autoscalingv2.ObjectMetricSourceType, autoscalingv2.PodsMetricSourceType,
 	autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType, autoscalingv2.ExternalMetricSourceType}
 
+// metricSourceFields maps a metric type to the field that must hold it.
+var metricSourceFields = map[autoscalingv2.MetricSourceType]string{
+	autoscalingv2.ObjectMetricSourceType:            "object",
+	autoscalingv2.PodsMetricSourceType:              "pods",
+	autoscalingv2.ResourceMetricSourceType:          "resource",
+	autoscalingv2.ContainerResourceMetricSourceType: "containerResource",
+	autoscalingv2.ExternalMetricSourceType:          "external",
+}
+
 func validateHPA(h *autoscalingv2.HorizontalPodAutoscaler) field.ErrorList {
 	s := &h.Spec
 	var errs field.ErrorList
@@ -103,14 +112,14 @@ func validateMetricSpec(m *autoscalingv2.MetricSpec, p *field.Path) field.ErrorL
 	if len(set) != 1 {
 		return append(errs, field.Invalid(p, set, "must populate exactly one metric source matching `type`"))
 	}
+	if want := metricSourceFields[m.Type]; want != "" && set[0] != want {
+		errs = append(errs, field.Forbidden(p.Child(set[0]), "must populate information for the given metric source only"))
+	}
 	var target *autoscalingv2.MetricTarget
 	var tp *field.Path
 	switch {
 	case m.Resource != nil:
 		rp := p.Child("resource")
-		if m.Type != autoscalingv2.ResourceMetricSourceType {
-			errs = append(errs, field.Forbidden(rp, "must populate information for the given metric source only"))
-		}
 		if m.Resource.Name == "" {
 			errs = append(errs, field.Required(rp.Child("name"), "must specify a resource name"))
 		}

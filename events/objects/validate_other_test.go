@@ -147,3 +147,14 @@ func TestValidateOtherKinds(t *testing.T) {
 			want: []string{"spec.podCIDR: Invalid value", "spec.taints[0].effect: Required value"}},
 	})
 }
+
+func TestValidateHPAMetricSource(t *testing.T) {
+	runBadCases(t, []badCase{
+		{name: "metric source matches type", doc: doc("autoscaling/v2", "HorizontalPodAutoscaler",
+			"spec: {scaleTargetRef: {kind: Deployment, name: web}, maxReplicas: 3, metrics: [{type: Resource, pods: {metric: {name: qps}, target: {type: AverageValue, averageValue: '10'}}}]}"),
+			want: []string{"spec.metrics[0].pods: Forbidden"}},
+		{name: "metric needs one source", doc: doc("autoscaling/v2", "HorizontalPodAutoscaler",
+			"spec: {scaleTargetRef: {kind: Deployment, name: web}, maxReplicas: 3, metrics: [{type: Pods}]}"),
+			want: []string{"spec.metrics[0]: Invalid value"}},
+	})
+}

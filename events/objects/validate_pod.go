@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ func validatePodSpec(s *corev1.PodSpec, p *field.Path, extraVolumes ...string) f
 	for i := range s.Containers {
 		errs = append(errs, validateContainer(&s.Containers[i], false, s.HostNetwork, volumes, names, p.Child("containers").Index(i))...)
 	}
+	errs = append(errs, validateUniqueHostPorts(s.Containers, p.Child("containers"))...)
 	errs = append(errs, validateEnum(s.RestartPolicy, restartPolicies, p.Child("restartPolicy"))...)
 	errs = append(errs, validateEnum(s.DNSPolicy, dnsPolicies, p.Child("dnsPolicy"))...)
 	if s.DNSPolicy == corev1.DNSNone && s.DNSConfig == nil {
@@ -343,6 +345,32 @@ func validateContainerPorts(ports []corev1.ContainerPort, hostNetwork bool, p *f
 		errs = append(errs, validateEnum(port.Protocol, protocols, pp.Child("protocol"))...)
 		if port.HostIP != "" {
 			errs = append(errs, validateIP(port.HostIP, pp.Child("hostIP"))...)
+		}
+	}
+	return errs
+}
+
+// validateUniqueHostPorts: two containers of a pod cannot bind the same
+// host port, protocol and host IP.
+func validateUniqueHostPorts(cs []corev1.Container, p *field.Path) field.ErrorList {
+	type key struct {
+		ip       string
+		port     int32
+		protocol corev1.Protocol
+	}
+	var errs field.ErrorList
+	seen := map[key]bool{}
+	for i := range cs {
+		for j, port := range cs[i].Ports {
+			if port.HostPort == 0 {
+				continue
+			}
+			k := key{port.HostIP, port.HostPort, port.Protocol}
+			if seen[k] {
+				errs = append(errs, field.Duplicate(p.Index(i).Child("ports").Index(j).Child("hostPort"),
+					fmt.Sprintf("%s/%s:%d", port.Protocol, port.HostIP, port.HostPort)))
+			}
+			seen[k] = true
 		}
 	}
 	return errs

@@ -92,7 +92,7 @@ func TestValidatePod(t *testing.T) {
 		{name: "volume has one source", doc: podWith("volumes: [{name: v, emptyDir: {}, configMap: {name: c}}]"),
 			want: []string{"spec.volumes[0].configMap: Forbidden"}},
 		{name: "volume needs a source", noDefault: true,
-			doc: podDoc("{restartPolicy: Always, dnsPolicy: ClusterFirst, volumes: [{name: v}], containers: [{name: web, image: nginx, imagePullPolicy: Always}]}"),
+			doc:  podDoc("{restartPolicy: Always, dnsPolicy: ClusterFirst, volumes: [{name: v}], containers: [{name: web, image: nginx, imagePullPolicy: Always}]}"),
 			want: []string{"spec.volumes[0]: Required value"}},
 		{name: "empty volume defaults to emptyDir", doc: podWith("volumes: [{name: v}]")},
 		{name: "volume source fields", doc: podWith("volumes: [{name: a, configMap: {defaultMode: 1000}}, {name: b, secret: {}}, {name: c, hostPath: {path: ''}}, {name: d, persistentVolumeClaim: {claimName: ''}}]"),
@@ -138,5 +138,15 @@ func TestValidatePod(t *testing.T) {
 			want: []string{"spec.topologySpreadConstraints[0].maxSkew: Invalid value", "spec.topologySpreadConstraints[0].whenUnsatisfiable: Unsupported value"}},
 		{name: "undefaulted pod reports what defaulting fills", noDefault: true, doc: podDoc("{containers: [{name: web, image: nginx}]}"),
 			want: []string{"spec.containers[0].imagePullPolicy: Required value", "spec.dnsPolicy: Required value", "spec.restartPolicy: Required value"}},
+	})
+}
+
+func TestValidatePodHostPorts(t *testing.T) {
+	runBadCases(t, []badCase{
+		{name: "host ports unique across containers",
+			doc:  podDoc("{containers: [{name: a, image: nginx, ports: [{containerPort: 80, hostPort: 8080}]}, {name: b, image: nginx, ports: [{containerPort: 81, hostPort: 8080}]}]}"),
+			want: []string{"spec.containers[1].ports[0].hostPort: Duplicate value"}},
+		{name: "same host port on other protocols",
+			doc: podDoc("{containers: [{name: a, image: nginx, ports: [{containerPort: 53, hostPort: 53}, {containerPort: 53, hostPort: 53, protocol: UDP}]}]}")},
 	})
 }

@@ -48,12 +48,21 @@ type fieldRule[T any] struct {
 	set  func(T) bool
 }
 
-// podSpecRules: pod spec fields Strom does not act on. Acted on (no row):
-// containers, initContainers, volumes (per source, see volumeSourceActedOn),
-// restartPolicy, terminationGracePeriodSeconds, dnsPolicy, nodeSelector,
-// nodeName, tolerations, affinity.nodeAffinity, podAntiAffinity required
-// terms on kubernetes.io/hostname, hostname, subdomain, imagePullSecrets,
-// serviceAccountName, schedulerName default-scheduler, enableServiceLinks.
+// actedOnPodSpecFields are the pod spec fields Strom honours. A field
+// acted on only in part (affinity, schedulerName, securityContext) is here
+// and has rows in podSpecRules for the parts that are not. A test checks
+// that every PodSpec field is in one list or the other, so a field added
+// by a k8s.io/api upgrade cannot go unnoticed.
+var actedOnPodSpecFields = []string{
+	"containers", "initContainers", "volumes", "restartPolicy", "terminationGracePeriodSeconds",
+	"dnsPolicy", "nodeSelector", "nodeName", "tolerations", "hostname", "subdomain",
+	"imagePullSecrets", "serviceAccountName", "serviceAccount", "enableServiceLinks",
+	"affinity",        // nodeAffinity; podAntiAffinity required on kubernetes.io/hostname
+	"schedulerName",   // default-scheduler only
+	"securityContext", // nothing in it yet: each field has a row below
+}
+
+// podSpecRules: pod spec fields, or parts of them, Strom does not act on.
 var podSpecRules = []fieldRule[*corev1.PodSpec]{
 	{"affinity.podAffinity", func(s *corev1.PodSpec) bool { return s.Affinity != nil && s.Affinity.PodAffinity != nil }},
 	{"affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution", func(s *corev1.PodSpec) bool {
@@ -85,13 +94,17 @@ var podSpecRules = []fieldRule[*corev1.PodSpec]{
 	{"setHostnameAsFQDN", func(s *corev1.PodSpec) bool { return s.SetHostnameAsFQDN != nil && *s.SetHostnameAsFQDN }},
 	{"readinessGates", func(s *corev1.PodSpec) bool { return len(s.ReadinessGates) > 0 }},
 	{"automountServiceAccountToken", func(s *corev1.PodSpec) bool { return s.AutomountServiceAccountToken != nil }},
-	{"schedulerName", func(s *corev1.PodSpec) bool { return s.SchedulerName != "" && s.SchedulerName != corev1.DefaultSchedulerName }},
+	{"schedulerName", func(s *corev1.PodSpec) bool {
+		return s.SchedulerName != "" && s.SchedulerName != corev1.DefaultSchedulerName
+	}},
 	{"schedulingGates", func(s *corev1.PodSpec) bool { return len(s.SchedulingGates) > 0 }},
 	{"os", func(s *corev1.PodSpec) bool { return s.OS != nil }},
 	{"resources", func(s *corev1.PodSpec) bool { return s.Resources != nil }},
 	{"resourceClaims", func(s *corev1.PodSpec) bool { return len(s.ResourceClaims) > 0 }},
 	{"ephemeralContainers", func(s *corev1.PodSpec) bool { return len(s.EphemeralContainers) > 0 }},
 	{"hostnameOverride", func(s *corev1.PodSpec) bool { return s.HostnameOverride != nil }},
+	{"schedulingGroup", func(s *corev1.PodSpec) bool { return s.SchedulingGroup != nil }},
+	{"evictionResponders", func(s *corev1.PodSpec) bool { return len(s.EvictionResponders) > 0 }},
 	{"securityContext.runAsUser", func(s *corev1.PodSpec) bool { return psc(s).RunAsUser != nil }},
 	{"securityContext.runAsGroup", func(s *corev1.PodSpec) bool { return psc(s).RunAsGroup != nil }},
 	{"securityContext.runAsNonRoot", func(s *corev1.PodSpec) bool { return psc(s).RunAsNonRoot != nil }},
@@ -107,11 +120,16 @@ var podSpecRules = []fieldRule[*corev1.PodSpec]{
 	{"securityContext.windowsOptions", func(s *corev1.PodSpec) bool { return psc(s).WindowsOptions != nil }},
 }
 
-// containerRules: container fields Strom does not act on. Acted on (no
-// row): name, image, imagePullPolicy, command, args, workingDir, env,
-// envFrom, ports, resources limits and requests, probes, lifecycle
-// postStart and preStop, volumeMounts (name, mountPath, readOnly,
-// subPath), terminationMessagePath and terminationMessagePolicy.
+// actedOnContainerFields are the container fields Strom honours, for
+// init and app containers alike (volumeMounts except the parts with rows
+// in containerRules; resources except claims).
+var actedOnContainerFields = []string{
+	"name", "image", "imagePullPolicy", "command", "args", "workingDir", "env", "envFrom",
+	"ports", "resources", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
+	"volumeMounts", "terminationMessagePath", "terminationMessagePolicy",
+}
+
+// containerRules: container fields, or parts of them, Strom does not act on.
 var containerRules = []fieldRule[*corev1.Container]{
 	{"securityContext.privileged", func(c *corev1.Container) bool { return csc(c).Privileged != nil }},
 	{"securityContext.runAsUser", func(c *corev1.Container) bool { return csc(c).RunAsUser != nil }},
@@ -151,11 +169,17 @@ var volumeSourceActedOn = map[string]bool{
 	"emptyDir": true, "hostPath": true, "configMap": true, "secret": true, "downwardAPI": true,
 }
 
-// serviceRules: service spec fields the service proxy and DNS do not act
-// on. Acted on (no row): type ClusterIP, NodePort, LoadBalancer and
-// ExternalName, clusterIP(s) including headless, ports, selector,
-// sessionAffinity and its timeout, externalIPs, publishNotReadyAddresses,
-// and the defaults Strom fills itself.
+// actedOnServiceSpecFields are the service spec fields the proxy, DNS and
+// allocators honour; the defaults Strom fills itself (traffic policies
+// Cluster, SingleStack IPv4) are acted on too.
+var actedOnServiceSpecFields = []string{
+	"type", "ports", "selector", "clusterIP", "clusterIPs", "externalIPs", "externalName",
+	"sessionAffinity", "sessionAffinityConfig", "publishNotReadyAddresses",
+	"externalTrafficPolicy", "internalTrafficPolicy", "ipFamilies", "ipFamilyPolicy",
+	"allocateLoadBalancerNodePorts",
+}
+
+// serviceRules: service spec fields, or values of them, not acted on.
 var serviceRules = []fieldRule[*corev1.ServiceSpec]{
 	{"externalTrafficPolicy", func(s *corev1.ServiceSpec) bool {
 		return s.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal
