@@ -220,7 +220,7 @@ func (d *Stromd) writeClientConfigs(creds *Credentials) error {
 		admin.Password, agent.Password = creds.Admin, creds.Agent
 	case d.cfg.NATSCreds != "":
 		admin.CredsFile, agent.CredsFile = d.cfg.NATSCreds, d.cfg.NATSCreds
-	default:
+	case d.cfg.NATSUser != "":
 		admin.User, admin.Password = d.cfg.NATSUser, d.cfg.NATSPassword
 		agent.User, agent.Password = d.cfg.NATSUser, d.cfg.NATSPassword
 	}
