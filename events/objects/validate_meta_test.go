@@ -51,3 +51,26 @@ func TestValidateMetaAnnotationSize(t *testing.T) {
 		doc:  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default, annotations: {a: " + big + "}}\n",
 		want: []string{"metadata.annotations: Too long"}}})
 }
+
+// TestErrorText pins the exact text of errors users read most.
+func TestErrorText(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{"apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: default}\n", "metadata.name: Required value"},
+		{deployDoc("{selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: web}]}}}"),
+			"spec.template.spec.containers[0].image: Required value"},
+		{deployDoc("{selector: {matchLabels: {app: api}}, " + tmpl + "}"),
+			`spec.template.metadata.labels: Invalid value: {"app":"web"}: selector does not match template labels`},
+		{jobDoc("{template: {spec: {containers: [{name: c, image: busybox}]}}}"),
+			`spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"`},
+	} {
+		obj, _, err := Decode([]byte(tc.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		Default(obj)
+		errs := Validate(obj)
+		if len(errs) != 1 || errs[0].Error() != tc.want {
+			t.Errorf("got %v, want exactly %q", errs.ToAggregate(), tc.want)
+		}
+	}
+}
