@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting API service: %w", err)
 	}
-	for _, verb := range Verbs {
+	for _, verb := range Verbs() {
 		verb := verb
 		err := svc.AddEndpoint(verb, micro.HandlerFunc(func(r micro.Request) { s.dispatch(verb, r) }),
 			micro.WithEndpointSubject(SubjectPrefix+"."+verb+".*"))
@@ -116,24 +117,9 @@ func (s *Server) handle(verb string, r micro.Request) *Response {
 	}
 	var resp *Response
 	var err error
-	switch verb {
-	case VerbApply, VerbCreate, VerbUpdate, VerbStatus:
-		resp, err = s.write(ctx, verb, actor, &req)
-	case VerbDelete:
-		resp, err = s.delete(ctx, actor, &req)
-	case VerbGet:
-		resp, err = s.get(ctx, &req)
-	case VerbList:
-		resp, err = s.list(ctx, &req)
-	case VerbHistory:
-		resp, err = s.history(ctx, &req)
-	case VerbStream:
-		resp, err = s.streamInfo(ctx)
-	case VerbInfo:
-		info := s.cfg.Info
-		info.ViewSeq = s.cfg.Projection.Store().LastSeq()
-		resp = &Response{Info: &info}
-	default:
+	if h := handlers[verb]; h != nil {
+		resp, err = h(s, ctx, actor, &req)
+	} else {
 		err = events.Errorf(events.ReasonBadRequest, "unknown verb %q", verb)
 	}
 	if err != nil {
@@ -144,6 +130,34 @@ func (s *Server) handle(verb string, r micro.Request) *Response {
 	}
 	return resp
 }
+
+// Handler serves one verb. actor is the caller's user name.
+type Handler func(s *Server, ctx context.Context, actor string, req *Request) (*Response, error)
+
+// handlers maps verbs to their handlers. Files add theirs in init with
+// Register, so a new verb is a new file.
+var handlers = map[string]Handler{}
+
+// Register adds a verb. It panics on a duplicate, at start-up.
+func Register(verb string, h Handler) {
+	if handlers[verb] != nil {
+		panic("api: verb registered twice: " + verb)
+	}
+	handlers[verb] = h
+}
+
+// Verbs lists every registered verb, sorted.
+func Verbs() []string {
+	out := make([]string, 0, len(handlers))
+	for v := range handlers {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Config returns the server's configuration (for handlers in other files).
+func (s *Server) Config() *ServerConfig { return &s.cfg }
 
 func errResponse(err error) *Response {
 	var e *events.Error

@@ -30,9 +30,6 @@ const (
 	VerbInfo    = "info"
 )
 
-// Verbs lists every verb.
-var Verbs = []string{VerbApply, VerbCreate, VerbUpdate, VerbStatus, VerbDelete, VerbGet, VerbList, VerbHistory, VerbStream, VerbInfo}
-
 // Subject is the subject a user sends a verb's requests to.
 func Subject(verb, user string) string { return SubjectPrefix + "." + verb + "." + user }
 
@@ -58,6 +55,8 @@ type Request struct {
 	Cause  string `json:"cause,omitempty"`
 	// WithObjects asks history for each event's object too.
 	WithObjects bool `json:"withObjects,omitempty"`
+	// Params carries verb-specific parameters (documented with the verb).
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Response is every verb's response.
@@ -73,6 +72,8 @@ type Response struct {
 	History  []HistoryEntry    `json:"history,omitempty"`
 	Stream   *StreamInfo       `json:"stream,omitempty"`
 	Info     *ClusterInfo      `json:"info,omitempty"`
+	// Data carries a verb-specific payload (documented with the verb).
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // WireError carries a classified error.
