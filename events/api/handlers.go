@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/strom-project/strom/events"
@@ -110,8 +111,11 @@ func (s *Server) delete(ctx context.Context, actor string, req *Request) (*Respo
 	if req.Name == "" {
 		return nil, events.Errorf(events.ReasonBadRequest, "delete: no name given")
 	}
-	res, err := s.cfg.Writer.Delete(ctx, k, req.Namespace, req.Name, req.ResourceVersion,
-		events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun})
+	opts := events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun}
+	if k.Kind == "Pod" {
+		return s.deletePod(ctx, k, req, opts)
+	}
+	res, err := s.cfg.Writer.Delete(ctx, k, req.Namespace, req.Name, req.ResourceVersion, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +165,11 @@ func ResolveAt(ctx context.Context, p *projections.Projection, at string, now ti
 
 // objectJSON renders an entry with its resourceVersion, splicing it into
 // the stored JSON rather than decoding and re-encoding the object.
-func objectJSON(e *projections.Entry) json.RawMessage {
+func objectJSON(e *projections.Entry) json.RawMessage { return ObjectJSON(e) }
+
+// ObjectJSON renders a view entry as the object's JSON with its
+// resourceVersion.
+func ObjectJSON(e *projections.Entry) json.RawMessage {
 	const meta = `"metadata":{`
 	i := strings.Index(string(e.Data), meta)
 	if i < 0 {
@@ -323,4 +331,39 @@ func History(ctx context.Context, js jetstream.JetStream, sealer *events.Sealer,
 		}
 	}
 	return out, nil
+}
+
+// deletePod deletes gracefully, as Kubernetes does: a pod bound to a node
+// is first marked (deletionTimestamp, grace period) so that its node stops
+// its containers; the node then deletes it for good (Params["final"]).
+// Unbound pods, grace 0 with force, and final deletions go at once.
+func (s *Server) deletePod(ctx context.Context, k *objects.Kind, req *Request, opts events.WriteOptions) (*Response, error) {
+	cur, err := s.cfg.Writer.Get(ctx, k, req.Namespace, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	pod := cur.(*corev1.Pod)
+	final := req.Params["final"] == "true" || req.Params["force"] == "true" || pod.Spec.NodeName == ""
+	var res *events.Result
+	if final {
+		res, err = s.cfg.Writer.Delete(ctx, k, req.Namespace, req.Name, req.ResourceVersion, opts)
+	} else {
+		grace := pod.Spec.TerminationGracePeriodSeconds
+		if g, ok := req.Params["grace"]; ok {
+			v, perr := strconv.ParseInt(g, 10, 64)
+			if perr != nil || v < 0 {
+				return nil, events.Errorf(events.ReasonBadRequest, "grace period %q: want a whole number of seconds >= 0", g)
+			}
+			grace = &v
+		}
+		res, err = s.cfg.Writer.MarkDeleting(ctx, k, req.Namespace, req.Name, grace, opts)
+		if err == nil {
+			res.Outcome = events.Deleted
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	data, _ := json.Marshal(res.Object)
+	return &Response{Outcome: string(events.Deleted), Kind: k.Kind, Object: data, Seq: res.Seq}, nil
 }
