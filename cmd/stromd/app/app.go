@@ -18,6 +18,7 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
+	"github.com/strom-project/strom/projections/nodefeed"
 )
 
 // Version is stromd's version, set at build time.
@@ -153,6 +154,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err := d.api.Start(ctx); err != nil {
 		return nil, err
 	}
+	go nodefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("nodefeed"), api.ObjectJSON)
 	if err := d.writeClientConfigs(creds); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,122 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/strom-project/strom/agent"
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/test/testutil"
+)
+
+// A hollow agent over a real stromd: the node registers, heartbeats go to
+// the lease bucket (not the log), bound pods are reported Running through
+// the feed, and a graceful delete completes once the node confirms.
+func TestHollowAgentLifecycle(t *testing.T) {
+	d := testutil.StartStromd(t)
+	cfg, err := api.LoadConfig(d.AgentConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := api.Dial(cfg) // the agent user, as a remote agent would
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Config{NodeName: "hollow-1", NodeIP: "10.0.0.1", Client: ac, Conn: ac.Conn(),
+			Resync: time.Hour, Heartbeat: 100 * time.Millisecond})
+	}()
+	admin := testutil.AdminClient(t, d)
+	testutil.Eventually(t, 10*time.Second, func() error {
+		resp, err := admin.Do(ctx, api.VerbGet, &api.Request{Resource: "nodes", Name: "hollow-1"})
+		if err != nil {
+			return err
+		}
+		var n corev1.Node
+		_ = json.Unmarshal(resp.Object, &n)
+		if n.Status.Capacity.Cpu().IsZero() || n.Labels["kubernetes.io/hostname"] != "hollow-1" {
+			return fmt.Errorf("node not complete: %+v", n.Status.Capacity)
+		}
+		return nil
+	})
+	// Heartbeats land in the KV bucket and do not grow the log.
+	kv, err := d.JetStream().KeyValue(ctx, events.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, func() error {
+		_, err := kv.Get(ctx, agent.LeaseKey("hollow-1"))
+		return err
+	})
+	seq1, _ := events.LastSeq(ctx, d.JetStream())
+	time.Sleep(500 * time.Millisecond) // ~5 heartbeats
+	if seq2, _ := events.LastSeq(ctx, d.JetStream()); seq2 != seq1 {
+		t.Fatalf("heartbeats grew the event log from #%d to #%d", seq1, seq2)
+	}
+	e, _ := kv.Get(ctx, agent.LeaseKey("hollow-1"))
+	if e.Revision() < 3 {
+		t.Fatalf("lease renewed %d times, want several", e.Revision())
+	}
+
+	pod := []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1"},"spec":{"nodeName":"hollow-1","containers":[{"name":"c","image":"busybox"}]}}`)
+	if _, err := admin.Do(ctx, api.VerbApply, &api.Request{Object: pod, Namespace: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		p, err := getPod(ctx, admin, "p1")
+		if err != nil {
+			return err
+		}
+		if p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) != 1 || !p.Status.ContainerStatuses[0].Ready {
+			return fmt.Errorf("phase %q", p.Status.Phase)
+		}
+		return nil
+	})
+	// Graceful delete: marked first, gone once the node confirms.
+	resp, err := admin.Do(ctx, api.VerbDelete, &api.Request{Resource: "pods", Namespace: "default", Name: "p1"})
+	if err != nil || resp.Outcome != "deleted" {
+		t.Fatalf("delete: %v %v", resp, err)
+	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		_, err := getPod(ctx, admin, "p1")
+		if events.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("pod still there: %v", err)
+	})
+	hist, err := admin.Do(ctx, api.VerbHistory, &api.Request{Resource: "pods", Namespace: "default", Name: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, h := range hist.History {
+		types = append(types, string(h.Type)+"/"+h.Actor)
+	}
+	want := []string{"Created/admin", "StatusUpdated/agent", "Updated/admin", "Deleted/agent"}
+	if fmt.Sprint(types) != fmt.Sprint(want) {
+		t.Fatalf("pod history %v, want %v", types, want)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func getPod(ctx context.Context, c *api.Client, name string) (*corev1.Pod, error) {
+	resp, err := c.Do(ctx, api.VerbGet, &api.Request{Resource: "pods", Namespace: "default", Name: name})
+	if err != nil {
+		return nil, err
+	}
+	var p corev1.Pod
+	return &p, json.Unmarshal(resp.Object, &p)
+}
