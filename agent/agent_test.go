@@ -38,6 +38,11 @@ func TestHollowAgentLifecycle(t *testing.T) {
 	}()
 	admin := testutil.AdminClient(t, d)
 	testutil.Eventually(t, 10*time.Second, func() error {
+		select {
+		case err := <-done:
+			t.Fatalf("agent stopped: %v", err)
+		default:
+		}
 		resp, err := admin.Do(ctx, api.VerbGet, &api.Request{Resource: "nodes", Name: "hollow-1"})
 		if err != nil {
 			return err
@@ -46,6 +51,10 @@ func TestHollowAgentLifecycle(t *testing.T) {
 		_ = json.Unmarshal(resp.Object, &n)
 		if n.Status.Capacity.Cpu().IsZero() || n.Labels["kubernetes.io/hostname"] != "hollow-1" {
 			return fmt.Errorf("node not complete: %+v", n.Status.Capacity)
+		}
+		// The control plane's node IPAM assigns the first pod CIDR.
+		if n.Spec.PodCIDR != "10.42.0.0/24" {
+			return fmt.Errorf("pod CIDR %q, want 10.42.0.0/24", n.Spec.PodCIDR)
 		}
 		return nil
 	})

@@ -129,8 +129,12 @@ func (m *Manager) Run(ctx context.Context) error {
 	for _, r := range m.rs {
 		r := r
 		cs := &causes{m: map[string]string{}}
+		workers := m.opts.Workers
+		if w, ok := r.(interface{ Workers() int }); ok {
+			workers = w.Workers()
+		}
 		c := controller.New(withCause{r: r, causes: cs}, controller.Options{
-			Name: r.Name(), Workers: m.opts.Workers, Logger: m.env.Logger,
+			Name: r.Name(), Workers: workers, Logger: m.env.Logger,
 		})
 		c.Resync(r.Keys, m.opts.Resync)
 		for _, w := range r.Watches() {

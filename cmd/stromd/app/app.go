@@ -19,6 +19,8 @@ import (
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/projections/nodefeed"
+	"github.com/strom-project/strom/reconcilers/leader"
+	"github.com/strom-project/strom/reconcilers/manager"
 )
 
 // Version is stromd's version, set at build time.
@@ -42,6 +44,13 @@ type Config struct {
 	FsyncAlways   bool   // fsync every write (survives power loss, not only process death)
 	MaxStore      int64  // JetStream storage cap; 0: server default
 
+	ClusterCIDR string // pod addresses; each node gets a /24 of it
+	ServiceCIDR string // ClusterIPs
+	// NoControllers runs no reconcilers (a standby-only or read-only stromd).
+	NoControllers bool
+	// Reconcilers overrides the built-in reconcilers (tests).
+	Reconcilers func(env manager.Env) ([]manager.Reconciler, error)
+
 	Logger *zap.Logger
 	Clock  events.Clock
 	// Agent runs the node agent in-process unless NoAgent is set.
@@ -61,16 +70,17 @@ type AgentEnv struct {
 
 // Stromd is a running control plane.
 type Stromd struct {
-	cfg       Config
-	log       *zap.Logger
-	ns        *server.Server // nil with an external NATS
-	nc        *nats.Conn
-	js        jetstream.JetStream
-	writer    *events.Writer
-	proj      *projections.Projection
-	api       *api.Server
-	cancel    context.CancelFunc
-	agentDone chan error
+	cfg        Config
+	log        *zap.Logger
+	ns         *server.Server // nil with an external NATS
+	nc         *nats.Conn
+	js         jetstream.JetStream
+	writer     *events.Writer
+	proj       *projections.Projection
+	api        *api.Server
+	cancel     context.CancelFunc
+	agentDone  chan error
+	leaderDone chan struct{}
 
 	// URL is where clients connect; AdminConfig the admin.conf path.
 	URL         string
@@ -99,6 +109,15 @@ func (c *Config) defaults() {
 	}
 	if c.Clock == nil {
 		c.Clock = events.RealClock{}
+	}
+	if c.ClusterCIDR == "" {
+		c.ClusterCIDR = "10.42.0.0/16"
+	}
+	if c.ServiceCIDR == "" {
+		c.ServiceCIDR = "10.43.0.0/16"
+	}
+	if c.Reconcilers == nil {
+		c.Reconcilers = builtinReconcilers(c)
 	}
 }
 
@@ -155,6 +174,27 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 		return nil, err
 	}
 	go nodefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("nodefeed"), api.ObjectJSON)
+	if !cfg.NoControllers {
+		env := manager.Env{Store: d.proj.Store(), Writer: d.writer, Clock: cfg.Clock, Logger: log.Named("controllers")}
+		rs, err := cfg.Reconcilers(env)
+		if err != nil {
+			return nil, fmt.Errorf("building reconcilers: %w", err)
+		}
+		d.leaderDone = make(chan struct{})
+		go func() {
+			defer close(d.leaderDone)
+			_ = leader.Run(ctx, leader.Config{JetStream: d.js, Key: "controllers", Identity: cfg.NodeName, Replicas: cfg.Replicas, Logger: log.Named("leader")},
+				func(lctx context.Context) {
+					m := manager.New(env, manager.Options{})
+					for _, r := range rs {
+						m.Add(r)
+					}
+					if err := m.Run(lctx); err != nil && lctx.Err() == nil {
+						log.Error("reconcilers stopped", zap.Error(err))
+					}
+				})
+		}()
+	}
 	if err := d.writeClientConfigs(creds); err != nil {
 		return nil, err
 	}
@@ -260,6 +300,9 @@ func (d *Stromd) Stop() {
 		case <-time.After(45 * time.Second):
 			d.log.Warn("agent did not stop within 45s")
 		}
+	}
+	if d.leaderDone != nil {
+		<-d.leaderDone
 	}
 	if d.nc != nil {
 		_ = d.nc.Drain()
