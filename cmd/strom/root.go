@@ -39,6 +39,10 @@ func run(args []string, in io.Reader, out, errOut io.Writer) int {
 	if c.client != nil {
 		c.client.Close()
 	}
+	var exit *exitError
+	if errors.As(err, &exit) {
+		return exit.code // the remote command's own exit code, as kubectl does
+	}
 	if err != nil {
 		fmt.Fprintln(errOut, formatError(err))
 		return 1
@@ -72,6 +76,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.applyCommand(), c.getCommand(), c.describeCommand(), c.deleteCommand(),
 		c.historyCommand(), c.streamCommand(), c.clusterInfoCommand(), c.versionCommand(),
 		c.apiResourcesCommand(),
+		c.logCommand(), c.diffCommand(), c.traceCommand(), c.replayCommand(),
 	)
 	return root
 }

@@ -31,20 +31,21 @@ func natsUsers(c *Credentials) ([]*server.User, error) {
 		"$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.>", "$JS.ACK.>",
 	}
 	client := func(name, pw string, extraPub ...string) *server.User {
-		pub := append([]string{api.SubjectPrefix + ".*." + name, "$SRV.>"}, jsRead...)
+		pub := append([]string{api.SubjectPrefix + ".*." + name, "$SRV.>", "strom.node.*.logs", "strom.node.*.exec", "strom.stdin.>"}, jsRead...)
 		pub = append(pub, extraPub...)
 		return &server.User{
 			Username: name, Password: pw,
 			Permissions: &server.Permissions{
 				Publish:   &server.SubjectPermission{Allow: pub, Deny: []string{events.SubjectPrefix + ".>"}},
-				Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", "strom.node.>"}},
+				Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", "strom.node.>", "strom.stdin.>"}},
 			},
 		}
 	}
 	users := []*server.User{
 		{Username: "stromd", Password: c.Stromd}, // full access
 		client("admin", c.Admin),
-		client("agent", c.Agent, "$KV."+events.LeaseBucket+".>", "$JS.API.STREAM.INFO.KV_"+events.LeaseBucket),
+		// Agents stream logs and exec output to clients' inboxes.
+		client("agent", c.Agent, "$KV."+events.LeaseBucket+".>", "$JS.API.STREAM.INFO.KV_"+events.LeaseBucket, "_INBOX.>"),
 	}
 	for _, u := range users {
 		h, err := hash(u.Password)
