@@ -66,6 +66,10 @@ type Chunk struct {
 	StdinSubject string `json:"stdinSubject,omitempty"`
 }
 
+// KeepAlive is the longest a stream stays silent: an idle follow (or a
+// long-running exec) sends an empty chunk this often.
+const KeepAlive = 10 * time.Second
+
 // ackTimeout is how long a sender waits for a chunk's acknowledgement
 // before deciding the receiver has gone.
 const ackTimeout = 30 * time.Second
@@ -90,6 +94,9 @@ type ChunkWriter struct {
 }
 
 func (w *ChunkWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 { // a keepalive
+		return 0, Send(w.NC, w.Inbox, &Chunk{Stream: w.Stream})
+	}
 	for off := 0; off < len(p); off += 64 << 10 {
 		end := min(off+64<<10, len(p))
 		if err := Send(w.NC, w.Inbox, &Chunk{Stream: w.Stream, Data: append([]byte(nil), p[off:end]...)}); err != nil {
@@ -136,8 +143,15 @@ func Receive(ctx context.Context, nc *nats.Conn, subject string, req any, setInb
 		onStart(first.StdinSubject)
 	}
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
+		// Streams send a keepalive chunk at least every KeepAlive, so a
+		// silence much longer than that means the agent went away.
+		ictx, cancel := context.WithTimeout(ctx, 3*KeepAlive)
+		m, err := sub.NextMsgWithContext(ictx)
+		cancel()
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return 0, fmt.Errorf("the node agent stopped responding: %w", ErrNoAgent)
+			}
 			return 0, err
 		}
 		var c Chunk

@@ -91,9 +91,11 @@ func (s *server) logs(ctx context.Context, m *nats.Msg) {
 // the receiver goes away or ctx ends.
 func copyLog(ctx context.Context, w io.Writer, f *os.File, follow bool) error {
 	buf := make([]byte, 32<<10)
+	idle := time.Duration(0)
 	for {
 		n, err := f.Read(buf)
 		if n > 0 {
+			idle = 0
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr
 			}
@@ -106,6 +108,12 @@ func copyLog(ctx context.Context, w io.Writer, f *os.File, follow bool) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			case <-time.After(200 * time.Millisecond):
+			}
+			if idle += 200 * time.Millisecond; idle >= KeepAlive {
+				idle = 0
+				if _, werr := w.Write(nil); werr != nil {
+					return werr
+				}
 			}
 			continue
 		}

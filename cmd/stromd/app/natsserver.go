@@ -38,6 +38,9 @@ func natsUsers(c *Credentials) ([]*server.User, error) {
 			Permissions: &server.Permissions{
 				Publish:   &server.SubjectPermission{Allow: pub, Deny: []string{events.SubjectPrefix + ".>"}},
 				Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", "strom.node.>", "strom.stdin.>"}},
+				// Replying to a request received (e.g. acknowledging a log
+				// chunk) is allowed; publishing to others' inboxes is not.
+				Response: &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
 			},
 		}
 	}
