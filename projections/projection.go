@@ -295,8 +295,9 @@ func (p *Projection) WriteSnapshot(ctx context.Context) (uint64, error) {
 	}
 	p.lastSnap = seq
 	snaps, err := p.Snapshots(ctx)
-	if err == nil && len(snaps) > p.cfg.KeepSnapshots {
-		for _, s := range snaps[:len(snaps)-p.cfg.KeepSnapshots] {
+	if err == nil {
+		// Retention-aware: see retention.go.
+		for _, s := range pruneSnapshots(snaps, p.firstSeq(ctx), p.cfg.KeepSnapshots) {
 			if err := os.Delete(ctx, snapName(s)); err != nil {
 				p.log.Warn("pruning snapshot", zap.Uint64("seq", s), zap.Error(err))
 			}

@@ -189,7 +189,21 @@ func (s *server) exec(ctx context.Context, m *nats.Msg) {
 		cfg.Stdin = pr
 	}
 	respond(m, first)
+	stop := make(chan struct{})
+	go func() { // keepalives while a quiet command runs
+		t := time.NewTicker(KeepAlive)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = Send(s.nc, req.Inbox, &Chunk{})
+			}
+		}
+	}()
 	code, err := s.pods.Exec(ctx, req.Namespace, req.Pod, req.Container, cfg)
+	close(stop)
 	if err != nil {
 		_ = Send(s.nc, req.Inbox, &Chunk{Error: err.Error()})
 		return

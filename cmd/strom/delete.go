@@ -11,6 +11,7 @@ import (
 func (c *cli) deleteCommand() *cobra.Command {
 	var files []string
 	var recursive, ignoreNotFound bool
+	var cascade string
 	cmd := &cobra.Command{
 		Use:   "delete TYPE NAME... | TYPE/NAME... | -f FILENAME",
 		Short: "Delete objects by name or by manifest",
@@ -46,13 +47,19 @@ func (c *cli) deleteCommand() *cobra.Command {
 					}
 				}
 			}
+			switch cascade {
+			case "background", "foreground", "orphan":
+			default:
+				return fmt.Errorf("--cascade=%s: want background, foreground or orphan", cascade)
+			}
 			cl, err := c.connect()
 			if err != nil {
 				return err
 			}
 			for _, it := range items {
 				ctx, cancel := c.ctx()
-				_, err := cl.Do(ctx, api.VerbDelete, &api.Request{Resource: it.resource, Namespace: it.ns, Name: it.name})
+				_, err := cl.Do(ctx, api.VerbDelete, &api.Request{Resource: it.resource, Namespace: it.ns, Name: it.name,
+					Params: map[string]string{"propagation": cascade}})
 				cancel()
 				if err != nil {
 					if ignoreNotFound && isNotFound(err) {
@@ -67,6 +74,7 @@ func (c *cli) deleteCommand() *cobra.Command {
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "delete the objects a manifest names")
 	cmd.Flags().BoolVarP(&recursive, "recursive", "R", false, "process directories recursively")
+	cmd.Flags().StringVar(&cascade, "cascade", "background", "what happens to dependents: background (deleted after the owner), foreground (deleted before the owner) or orphan (kept, without the owner reference)")
 	cmd.Flags().BoolVar(&ignoreNotFound, "ignore-not-found", false, "treat objects that do not exist as deleted")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/projections"
 )
 
 func (c *cli) streamCommand() *cobra.Command {
@@ -32,24 +34,33 @@ func (c *cli) streamCommand() *cobra.Command {
 				return err
 			}
 			s := resp.Stream
+			var extra api.StreamExtra
+			if len(resp.Data) > 0 {
+				if err := json.Unmarshal(resp.Data, &extra); err != nil {
+					return fmt.Errorf("stream info: malformed extra: %w", err)
+				}
+			}
 			if output == "json" {
 				enc := json.NewEncoder(c.out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(s)
+				return enc.Encode(struct {
+					*api.StreamInfo
+					Replay api.StreamExtra `json:"replay"`
+				}{s, extra})
 			}
 			if output != "" {
 				return fmt.Errorf("--output %q: want json or nothing", output)
 			}
-			printStreamInfo(c, s)
+			printStreamInfo(c, s, &extra)
 			return nil
 		},
 	}
 	info.Flags().StringVarP(&output, "output", "o", "", "json")
-	cmd.AddCommand(info)
+	cmd.AddCommand(info, c.streamCheckCommand())
 	return cmd
 }
 
-func printStreamInfo(c *cli, s *api.StreamInfo) {
+func printStreamInfo(c *cli, s *api.StreamInfo, x *api.StreamExtra) {
 	w := c.out
 	ts := func(t time.Time) string {
 		if t.IsZero() {
@@ -59,7 +70,7 @@ func printStreamInfo(c *cli, s *api.StreamInfo) {
 	}
 	maxBytes := "unlimited"
 	if s.MaxBytes > 0 {
-		maxBytes = fmt.Sprintf("%d bytes", s.MaxBytes)
+		maxBytes = fmt.Sprintf("%d bytes (%.1f GiB)", s.MaxBytes, float64(s.MaxBytes)/(1<<30))
 	}
 	maxAge := s.MaxAge
 	if maxAge == "0s" {
@@ -82,6 +93,19 @@ func printStreamInfo(c *cli, s *api.StreamInfo) {
 		snaps = []string{"none"}
 	}
 	fmt.Fprintf(w, "Snapshots:     %s\n", strings.Join(snaps, " "))
+	switch {
+	case !x.ReplayableOK:
+		fmt.Fprintf(w, "Replayable:    nothing (the log starts at #%d and no snapshot covers what came before)\n", s.FirstSeq)
+	case x.Replayable == 0:
+		fmt.Fprintf(w, "Replayable:    from the beginning (#0, the empty cluster)\n")
+	case !x.ReplayableTime.IsZero():
+		fmt.Fprintf(w, "Replayable:    from #%d (%s)\n", x.Replayable, ts(x.ReplayableTime))
+	default:
+		fmt.Fprintf(w, "Replayable:    from #%d (snapshot); --at before it answers Gone\n", x.Replayable)
+	}
+	if x.Source != "" && x.Source != "live" {
+		fmt.Fprintf(w, "Source:        %s\n", x.Source)
+	}
 	fmt.Fprintln(w, "\nObjects:")
 	kinds := make([]string, 0, len(s.Kinds))
 	for k := range s.Kinds {
@@ -100,4 +124,68 @@ func printStreamInfo(c *cli, s *api.StreamInfo) {
 		fmt.Fprintf(tw, "  %s\t%s\t#%d\t%d\t%.1fs\t%s\n", cons.Name, strings.Join(cons.Filter, ","), cons.Delivered, cons.Pending, cons.LagSeconds, ts(cons.LastActive))
 	}
 	_ = tw.Flush()
+}
+
+func (c *cli) streamCheckCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the log: every event decodes, sequences and cause links are consistent, snapshots match a replay",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := c.connect()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), max(c.timeout, 10*time.Minute))
+			defer cancel()
+			resp, err := cl.Do(ctx, api.VerbCheck, &api.Request{})
+			if err != nil {
+				return err
+			}
+			var r projections.CheckReport
+			if err := json.Unmarshal(resp.Data, &r); err != nil {
+				return fmt.Errorf("check: malformed report: %w", err)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(c.out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(&r); err != nil {
+					return err
+				}
+			} else {
+				printCheck(c, &r)
+			}
+			if !r.OK() {
+				return fmt.Errorf("the log has %d problem(s)", len(r.Problems))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "json")
+	return cmd
+}
+
+func printCheck(c *cli, r *projections.CheckReport) {
+	w := c.out
+	fmt.Fprintf(w, "Events:     %d read (#%d..#%d)\n", r.Events, r.FirstSeq, r.LastSeq)
+	fmt.Fprintf(w, "Causes:     %d by an earlier event, %d by a request, %d other, %d none\n", r.CausedByEvent, r.CausedByRequest, r.CausedOther, r.NoCause)
+	var snaps []string
+	for _, s := range r.Snapshots {
+		snaps = append(snaps, fmt.Sprintf("#%d %s", s.Seq, s.Status))
+	}
+	if len(snaps) == 0 {
+		snaps = []string{"none"}
+	}
+	fmt.Fprintf(w, "Snapshots:  %s\n", strings.Join(snaps, ", "))
+	for _, m := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
+	}
+	if r.OK() {
+		fmt.Fprintln(w, "OK")
+		return
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "problem: %s\n", p)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
@@ -70,6 +71,13 @@ func newCommand() *cobra.Command {
 	f.IntVar(&cfg.Replicas, "replicas", 1, "event stream replicas (3 on a NATS cluster)")
 	f.Uint64Var(&cfg.SnapshotEvery, "snapshot-every", 10000, "events between projection snapshots")
 	f.BoolVar(&cfg.FsyncAlways, "fsync-always", false, "fsync every write (survive power loss; slower)")
+	// Time travel: retention window and offline replay (docs/bench/timetravel.md).
+	f.DurationVar(&cfg.RetentionAge, "retention-age", 7*24*time.Hour, "keep history this long (0: forever); older points are served from snapshots")
+	cfg.RetentionSize = 10 << 30
+	f.Var((*byteSize)(&cfg.RetentionSize), "retention-size", "keep at most this much history, e.g. 10GiB, 500MiB (0: no limit)")
+	f.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 0, "also snapshot on this timer (default: retention-age/8, at most 1h)")
+	f.StringVar(&cfg.Replay, "replay", "", "serve a read-only control plane from this 'strom log export' file")
+	f.StringVar(&cfg.ReplayKey, "key", "", "with --replay: the cluster's secret.key, to read Secrets (else they stay sealed)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "console", "console or json")
 	addAgentFlags(f, &agentFlags)

@@ -112,6 +112,9 @@ func (s *Server) delete(ctx context.Context, actor string, req *Request) (*Respo
 		return nil, events.Errorf(events.ReasonBadRequest, "delete: no name given")
 	}
 	opts := events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun}
+	if resp, handled, err := s.deleteWithPropagation(ctx, k, req, opts); handled {
+		return resp, err
+	}
 	if k.Kind == "Pod" {
 		return s.deletePod(ctx, k, req, opts)
 	}

@@ -3,10 +3,24 @@ package api
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
+	"github.com/strom-project/strom/projections"
 )
+
+// StreamExtra is the stream verb's Data: what StreamInfo does not carry.
+type StreamExtra struct {
+	// Replayable is the oldest sequence --at can rebuild (see
+	// projections.Bounds); ReplayableOK false means none can. The time is
+	// set when every retained event is replayable (the first one's time).
+	Replayable     uint64    `json:"replayable"`
+	ReplayableOK   bool      `json:"replayableOK"`
+	ReplayableTime time.Time `json:"replayableTime,omitempty"`
+	// Source is "live" or "file:<path>" for a replay server.
+	Source string `json:"source"`
+}
 
 func (s *Server) streamInfo(ctx context.Context) (*Response, error) {
 	js := s.cfg.Writer.JetStream()
@@ -28,11 +42,7 @@ func (s *Server) streamInfo(ctx context.Context) (*Response, error) {
 	}
 	view := s.cfg.Projection.Store()
 	out.ViewSeq = view.LastSeq()
-	for _, k := range objects.All() {
-		if n := view.Count(k.Resource); n > 0 {
-			out.Kinds[k.Kind] = n
-		}
-	}
+	countKinds(out, view)
 	now := s.cfg.Clock.Now()
 	lister := st.ListConsumers(ctx)
 	for ci := range lister.Info() {
@@ -47,8 +57,12 @@ func (s *Server) streamInfo(ctx context.Context) (*Response, error) {
 			c.LastActive = *ci.Delivered.Last
 		}
 		if c.Pending > 0 {
-			if m, err := st.GetMsg(ctx, c.Delivered+1); err == nil {
-				c.LagSeconds = now.Sub(m.Time).Seconds()
+			// The oldest undelivered event is at or after the one
+			// following the last delivered, and never before the log's
+			// first (retention may have dropped the ones in between).
+			next := max(c.Delivered+1, info.State.FirstSeq)
+			if m, err := st.GetMsg(ctx, next); err == nil {
+				c.LagSeconds = max(now.Sub(m.Time).Seconds(), 0)
 			}
 		}
 		out.Consumers = append(out.Consumers, c)
@@ -59,5 +73,32 @@ func (s *Server) streamInfo(ctx context.Context) (*Response, error) {
 	if out.Snapshots, err = s.cfg.Projection.Snapshots(ctx); err != nil {
 		return nil, err
 	}
-	return &Response{Stream: out}, nil
+	resp := &Response{Stream: out}
+	extra, err := streamExtra(ctx, s.cfg.Projection.History(), "live")
+	if err != nil {
+		return nil, err
+	}
+	resp.Data = extra.Data
+	return resp, nil
+}
+
+func countKinds(out *StreamInfo, view *projections.Store) {
+	for _, k := range objects.All() {
+		if n := view.Count(k.Resource); n > 0 {
+			out.Kinds[k.Kind] = n
+		}
+	}
+}
+
+// streamExtra computes the oldest replayable point of a history.
+func streamExtra(ctx context.Context, h projections.History, source string) (*Response, error) {
+	b, err := h.Bounds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	x := &StreamExtra{Replayable: b.Replayable, ReplayableOK: b.ReplayableOK, Source: source}
+	if b.ReplayableOK && b.Replayable < b.FirstSeq {
+		x.ReplayableTime = b.FirstTime // every retained event can be rebuilt
+	}
+	return dataResponse(x)
 }

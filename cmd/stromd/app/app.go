@@ -51,6 +51,18 @@ type Config struct {
 	// Reconcilers overrides the built-in reconcilers (tests).
 	Reconcilers func(env manager.Env) ([]manager.Reconciler, error)
 
+	// Time travel (docs/bench/timetravel.md). Retention bounds the log
+	// by age and size (0: unlimited); snapshots are also written every
+	// SnapshotInterval (default: RetentionAge/8, at most 1h) so that
+	// objects older than the window survive in a snapshot. Replay serves
+	// a read-only API from an export file instead of a live log; its
+	// Secrets are opened with ReplayKey (a key file) if given.
+	RetentionAge     time.Duration
+	RetentionSize    int64
+	SnapshotInterval time.Duration
+	Replay           string
+	ReplayKey        string
+
 	Logger *zap.Logger
 	Clock  events.Clock
 	// Agent runs the node agent in-process unless NoAgent is set.
@@ -130,6 +142,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
+	if cfg.Replay != "" {
+		return startReplay(ctx, cfg) // time travel: read-only, from a file
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	d := &Stromd{cfg: cfg, log: log, cancel: cancel,
 		AdminConfig: filepath.Join(cfg.DataDir, "admin.conf"),
@@ -143,7 +158,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := events.EnsureStreams(ctx, d.js, events.StreamOptions{Replicas: cfg.Replicas}); err != nil {
+	if err := events.EnsureStreams(ctx, d.js, events.StreamOptions{Replicas: cfg.Replicas, MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize}); err != nil {
 		return nil, err
 	}
 	key, err := events.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key"))
@@ -162,6 +177,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	}
 	if err := d.proj.Start(ctx); err != nil {
 		return nil, fmt.Errorf("building projection: %w", err)
+	}
+	go d.proj.RunSnapshotTimer(ctx, cfg.snapshotInterval()) // time travel: retention
+	if cfg.RetentionAge > 0 || cfg.RetentionSize > 0 {
+		go d.proj.RunRefresher(ctx, d.writer, cfg.Clock, cfg.snapshotInterval())
 	}
 	if err := d.bootstrap(ctx); err != nil {
 		return nil, err

@@ -1,17 +1,48 @@
 package app
 
 import (
+	"github.com/strom-project/strom/reconcilers/deploymentctl"
+	"github.com/strom-project/strom/reconcilers/gc"
 	"github.com/strom-project/strom/reconcilers/manager"
+	"github.com/strom-project/strom/reconcilers/namespace"
 	"github.com/strom-project/strom/reconcilers/nodeipam"
+	"github.com/strom-project/strom/reconcilers/nodelifecycle"
+	"github.com/strom-project/strom/reconcilers/replicasetctl"
+	"github.com/strom-project/strom/reconcilers/schedule"
 )
+
+// ReconcilerOptions tune the built-in reconcilers (tests shorten the
+// node lifecycle's timeouts).
+type ReconcilerOptions struct {
+	ClusterCIDR   string // default 10.42.0.0/16
+	Scheduler     schedule.Options
+	NodeLifecycle nodelifecycle.Options
+}
 
 // builtinReconcilers lists the reconcilers stromd runs while it leads.
 func builtinReconcilers(c *Config) func(env manager.Env) ([]manager.Reconciler, error) {
+	return BuiltinReconcilers(ReconcilerOptions{ClusterCIDR: c.ClusterCIDR})
+}
+
+// BuiltinReconcilers returns the built-in reconcilers with options, for
+// Config.Reconcilers.
+func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Reconciler, error) {
+	if o.ClusterCIDR == "" {
+		o.ClusterCIDR = "10.42.0.0/16"
+	}
 	return func(env manager.Env) ([]manager.Reconciler, error) {
-		ipam, err := nodeipam.New(env, c.ClusterCIDR, 24)
+		ipam, err := nodeipam.New(env, o.ClusterCIDR, 24)
 		if err != nil {
 			return nil, err
 		}
-		return []manager.Reconciler{ipam}, nil
+		return []manager.Reconciler{
+			ipam,
+			schedule.New(env, o.Scheduler),
+			replicasetctl.New(env),
+			deploymentctl.New(env),
+			gc.New(env),
+			namespace.New(env),
+			nodelifecycle.New(env, o.NodeLifecycle),
+		}, nil
 	}
 }
