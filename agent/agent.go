@@ -41,7 +41,7 @@ type Config struct {
 	Conn     *nats.Conn
 	// Pods builds the pod manager once the node is registered (its pod
 	// CIDR known); nil runs a hollow node.
-	Pods func(node *corev1.Node, status *Status) (PodManager, error)
+	Pods func(ctx context.Context, node *corev1.Node, status *Status) (PodManager, error)
 
 	Capacity  corev1.ResourceList // default: this machine's
 	Labels    map[string]string
@@ -107,7 +107,7 @@ type Agent struct {
 func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
 	a := &Agent{cfg: cfg, log: cfg.Logger.With(zap.String("node", cfg.NodeName)), seen: map[types.UID]uint64{}}
-	a.status = &Status{client: cfg.Client, rec: recorder.New(recorder.ClientBackend(cfg.Client), "kubelet", cfg.NodeName, cfg.Clock, a.log)}
+	a.status = &Status{client: cfg.Client, clock: cfg.Clock, rec: recorder.New(recorder.ClientBackend(cfg.Client), "kubelet", cfg.NodeName, cfg.Clock, a.log)}
 	node, err := a.register(ctx)
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var pm PodManager
 	if cfg.Pods != nil {
-		if pm, err = cfg.Pods(node, a.status); err != nil {
+		if pm, err = cfg.Pods(ctx, node, a.status); err != nil {
 			return fmt.Errorf("starting pod manager: %w", err)
 		}
 	} else {

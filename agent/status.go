@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,7 +21,20 @@ import (
 type Status struct {
 	client *api.Client
 	rec    *recorder.Recorder
+	clock  events.Clock
+
+	mu    sync.Mutex
+	cache map[string]cached // pod workers re-read referenced objects every second
 }
+
+type cached struct {
+	data []byte
+	err  error
+	at   time.Time
+}
+
+// objectTTL bounds how stale a referenced ConfigMap or Secret may be.
+const objectTTL = 2 * time.Second
 
 // UpdatePodStatus writes the pod's status.
 func (s *Status) UpdatePodStatus(ctx context.Context, pod *corev1.Pod) error {
@@ -66,9 +81,30 @@ func (s *Status) Secret(ctx context.Context, namespace, name string) (*corev1.Se
 }
 
 func (s *Status) get(ctx context.Context, resource, ns, name string, into any) error {
-	resp, err := s.client.Do(ctx, api.VerbGet, &api.Request{Resource: resource, Namespace: ns, Name: name})
-	if err != nil {
-		return err
+	key := resource + "/" + ns + "/" + name
+	now := s.clock.Now()
+	s.mu.Lock()
+	c, ok := s.cache[key]
+	s.mu.Unlock()
+	if !ok || now.Sub(c.at) > objectTTL {
+		c = cached{at: now}
+		resp, err := s.client.Do(ctx, api.VerbGet, &api.Request{Resource: resource, Namespace: ns, Name: name})
+		if err != nil && !events.IsNotFound(err) {
+			return err // not cached: transient
+		}
+		c.err = err
+		if resp != nil {
+			c.data = resp.Object
+		}
+		s.mu.Lock()
+		if s.cache == nil {
+			s.cache = map[string]cached{}
+		}
+		s.cache[key] = c
+		s.mu.Unlock()
 	}
-	return json.Unmarshal(resp.Object, into)
+	if c.err != nil {
+		return c.err
+	}
+	return json.Unmarshal(c.data, into)
 }

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/strom-project/strom/agent"
+	"github.com/strom-project/strom/agent/runtime"
 	"github.com/strom-project/strom/cmd/internal/logging"
 	"github.com/strom-project/strom/events/api"
 )
@@ -33,6 +34,12 @@ type options struct {
 }
 
 func main() {
+	// The containerd shim runs this binary as the log driver of every
+	// container (see agent/runtime.RunLogDriver).
+	if runtime.IsLogDriverInvocation(os.Args) {
+		runtime.RunLogDriver(os.Args[2])
+		return
+	}
 	if err := newCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "strom-agent:", err)
 		os.Exit(1)
@@ -73,12 +80,13 @@ func newCommand() *cobra.Command {
 			if o.hollow > 0 {
 				return runHollow(ctx, client, &o, log)
 			}
-			pods, err := realPods(&o.real, o.nodeName, o.nodeIP, log)
+			rc, err := o.real.RealConfig(o.nodeIP, log)
 			if err != nil {
 				return err
 			}
+			rc.Conn = client.Conn()
 			return agent.Run(ctx, agent.Config{NodeName: o.nodeName, NodeIP: o.nodeIP, Client: client, Conn: client.Conn(),
-				Pods: pods, WaitForPodCIDR: true, Version: "strom-" + version, Logger: log})
+				Pods: agent.RealPods(rc), WaitForPodCIDR: true, Version: "strom-" + version, Logger: log})
 		},
 	}
 	f := cmd.Flags()

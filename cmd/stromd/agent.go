@@ -2,31 +2,52 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
-	"go.uber.org/zap"
 
+	"github.com/strom-project/strom/agent"
 	"github.com/strom-project/strom/cmd/stromd/app"
 )
 
 // agentOptions are the in-process node agent's flags.
 type agentOptions struct {
-	ContainerdAddress string
+	containerdAddress string
+	rootDir           string
+	nodeIP            string
+	clusterDNS        string
+	imageDir          string
 }
 
 var agentFlags agentOptions
 
 func addAgentFlags(f *pflag.FlagSet, o *agentOptions) {
-	f.StringVar(&o.ContainerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd socket for the node agent")
+	f.StringVar(&o.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd socket for the node agent")
+	f.StringVar(&o.rootDir, "agent-root-dir", "/var/lib/strom/agent", "the node agent's pod volumes, sandboxes and CNI state")
+	f.StringVar(&o.nodeIP, "node-ip", "", "this node's internal IP address")
+	f.StringVar(&o.clusterDNS, "cluster-dns", "", "cluster DNS addresses (comma-separated) written to pods' resolv.conf")
+	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
 }
 
-// agentFunc returns the in-process node agent.
-// TODO(issue 3): run the real node agent; until then stromd serves the
-// control plane only and says so.
+// agentFunc runs the node agent in-process, with real pods on containerd.
 func agentFunc(o *agentOptions) app.AgentFunc {
 	return func(ctx context.Context, env app.AgentEnv) error {
-		env.Logger.Warn("the node agent is not built yet: pods will stay Pending", zap.String("node", env.NodeName))
-		<-ctx.Done()
-		return nil
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("finding own executable for the log driver: %w", err)
+		}
+		rc := agent.RealConfig{
+			ContainerdAddress: o.containerdAddress, RootDir: o.rootDir, LogDriver: self,
+			ImageDir: o.imageDir, NodeIP: o.nodeIP, Conn: env.Conn, Logger: env.Logger,
+		}
+		if o.clusterDNS != "" {
+			rc.ClusterDNS = strings.Split(o.clusterDNS, ",")
+		}
+		return agent.Run(ctx, agent.Config{
+			NodeName: env.NodeName, NodeIP: o.nodeIP, Client: env.Client, Conn: env.Conn,
+			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Version: "strom-" + app.Version, Logger: env.Logger,
+		})
 	}
 }

@@ -14,12 +14,19 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/strom-project/strom/agent/runtime"
 	"github.com/strom-project/strom/cmd/internal/logging"
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events/api"
 )
 
 func main() {
+	// The containerd shim runs this binary as the log driver of the
+	// in-process agent's containers (see agent/runtime.RunLogDriver).
+	if runtime.IsLogDriverInvocation(os.Args) {
+		runtime.RunLogDriver(os.Args[2])
+		return
+	}
 	if err := newCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "stromd:", err)
 		os.Exit(1)

@@ -6,21 +6,29 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	goruntime "runtime"
 	"testing"
+
+	"github.com/strom-project/strom/agent/runtime"
 )
 
 // binDir holds the binaries built once for the whole package.
 var binDir string
 
 func TestMain(m *testing.M) {
+	// The containerd shim runs this test binary as the log driver of the
+	// real agent's containers.
+	if runtime.IsLogDriverInvocation(os.Args) {
+		runtime.RunLogDriver(os.Args[2])
+		return
+	}
 	dir, err := os.MkdirTemp("", "strom-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	binDir = dir
-	_, file, _, _ := runtime.Caller(0)
+	_, file, _, _ := goruntime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
 	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/stromd", "./cmd/strom")
 	build.Dir = root

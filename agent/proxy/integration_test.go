@@ -1,0 +1,150 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+)
+
+// startProxier runs a Proxier against real iptables in the bed's node
+// namespace and stops it in t.Cleanup.
+func startProxier(t *testing.T, b *testBed) (*Proxier, *ExecRunner) {
+	t.Helper()
+	r, err := NewExecRunner(ExecOptions{NetnsPath: "/var/run/netns/" + b.node})
+	if err != nil {
+		t.Fatalf("real runner: %v", err)
+	}
+	p := NewProxier(r, ProxierConfig{
+		Config:          Config{PodCIDR: netip.MustParsePrefix("10.244.0.0/16"), LocalhostNodePorts: true},
+		MinSyncInterval: 10 * time.Millisecond,
+	}, zaptest.NewLogger(t), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return p, r
+}
+
+func apply(t *testing.T, p *Proxier, state []ServicePort) {
+	t.Helper()
+	p.Update(state)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.WaitApplied(ctx, p.Generation()); err != nil {
+		t.Fatalf("rules not programmed: %v (metrics %+v)", err, p.Metrics())
+	}
+}
+
+func TestIntegrationServiceProxy(t *testing.T) {
+	b := newTestBed(t)
+	var backends []Endpoint
+	for i, name := range []string{"pod1", "pod2", "pod3"} {
+		ip := b.addPod(name, 11+i)
+		backends = append(backends, Endpoint{IP: netip.MustParseAddr(ip), Port: 8080, Ready: true})
+	}
+	p, r := startProxier(t, b)
+
+	web := ServicePort{Namespace: "default", Name: "web", Protocol: "TCP",
+		ClusterIP: netip.MustParseAddr("10.96.0.10"), Port: 80, NodePort: 30080, Endpoints: backends}
+	sticky := ServicePort{Namespace: "default", Name: "sticky", Protocol: "TCP",
+		ClusterIP: netip.MustParseAddr("10.96.0.11"), Port: 80, SessionAffinityClientIP: true,
+		AffinityTimeoutSeconds: 300, Endpoints: backends}
+	down := ServicePort{Namespace: "default", Name: "down", Protocol: "TCP",
+		ClusterIP: netip.MustParseAddr("10.96.0.12"), Port: 80, NodePort: 30082,
+		Endpoints: []Endpoint{{IP: backends[0].IP, Port: 8080, Ready: false}}}
+	apply(t, p, []ServicePort{web, sticky, down})
+
+	t.Run("cluster IP reaches all backends", func(t *testing.T) {
+		got, err := b.hits("10.96.0.10:80", 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("60 connections reached %v, want all 3 backends", got)
+		}
+	})
+	t.Run("node port on node address", func(t *testing.T) {
+		got, err := b.hits(b.nodeIP+":30080", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < 2 {
+			t.Fatalf("30 connections reached only %v", got)
+		}
+	})
+	t.Run("node port on localhost", func(t *testing.T) {
+		got, err := b.hits("127.0.0.1:30080", 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < 2 {
+			t.Fatalf("30 connections reached only %v", got)
+		}
+	})
+	t.Run("no ready endpoints is rejected fast", func(t *testing.T) {
+		for _, a := range []string{"10.96.0.12:80", b.nodeIP + ":30082"} {
+			start := time.Now()
+			_, err := b.dial(a)
+			if !errors.Is(err, syscall.ECONNREFUSED) {
+				t.Fatalf("dial %s: got %v, want connection refused", a, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("dial %s took %v before being refused", a, d)
+			}
+		}
+	})
+	t.Run("client IP affinity sticks", func(t *testing.T) {
+		got, err := b.hits("10.96.0.11:80", 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 {
+			t.Fatalf("20 connections with ClientIP affinity reached %v, want one backend", got)
+		}
+	})
+	t.Run("removed endpoint is taken out", func(t *testing.T) {
+		w := web
+		w.Endpoints = backends[:2]
+		apply(t, p, []ServicePort{w, sticky, down})
+		if m := p.Metrics(); m.LastFull {
+			t.Errorf("endpoint removal ran a full sync, want incremental")
+		}
+		got, err := b.hits("10.96.0.10:80", 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["pod3"] != 0 || len(got) != 2 {
+			t.Fatalf("after removing pod3, 40 connections reached %v", got)
+		}
+		saved, err := r.Save("nat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stale := endpointChain(web.Key(), backends[2].IP, 8080); strings.Contains(string(saved), stale) {
+			t.Errorf("stale chain %s still in the nat table", stale)
+		}
+	})
+	t.Run("cleanup leaves no STROM chains", func(t *testing.T) {
+		if err := Cleanup(r); err != nil {
+			t.Fatalf("cleanup: %v", err)
+		}
+		for _, table := range []string{"nat", "filter"} {
+			saved, err := r.Save(table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(saved), "STROM") {
+				t.Fatalf("%s table still mentions STROM after cleanup:\n%s", table, saved)
+			}
+		}
+		if _, err := b.dial("10.96.0.10:80"); err == nil {
+			t.Fatalf("cluster IP still answers after cleanup")
+		}
+	})
+}

@@ -1,0 +1,149 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/strom-project/strom/agent/network"
+	"github.com/strom-project/strom/agent/nodeapi"
+	"github.com/strom-project/strom/agent/pods"
+	"github.com/strom-project/strom/agent/runtime"
+	"github.com/strom-project/strom/events"
+)
+
+// RealConfig configures real pods on containerd with CNI networking.
+type RealConfig struct {
+	ContainerdAddress string // /run/containerd/containerd.sock
+	Namespace         string // containerd namespace; "strom"
+	RootDir           string // agent state: pods, volumes, sandboxes, CNI cache; /var/lib/strom/agent
+	RunDir            string // netns pins and exec FIFOs; /run/strom
+	LogDir            string // container logs; /var/log/strom/pods
+	// LogDriver is the absolute path of the binary the shim runs to write
+	// container logs (the agent's own executable; see runtime.RunLogDriver).
+	LogDriver  string
+	ClusterDNS []string // nameservers written into pods' resolv.conf
+	// ImageDir: every *.tar in it is imported at start (images for nodes
+	// without registry access, e.g. the project's test images).
+	ImageDir string
+	// HostNetNS, BridgeName: for tests that run a node inside a netns.
+	HostNetNS  string
+	BridgeName string
+	NodeIP     string
+	// ProbeDial opens probe connections into pods (tests dial from the
+	// node's netns); nil dials from the agent's own network namespace.
+	ProbeDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Conn      *nats.Conn // serves the node API (logs, exec)
+	Logger    *zap.Logger
+}
+
+func (c *RealConfig) defaults() {
+	if c.ContainerdAddress == "" {
+		c.ContainerdAddress = "/run/containerd/containerd.sock"
+	}
+	if c.Namespace == "" {
+		c.Namespace = "strom"
+	}
+	if c.RootDir == "" {
+		c.RootDir = "/var/lib/strom/agent"
+	}
+	if c.RunDir == "" {
+		c.RunDir = "/run/strom"
+	}
+	if c.LogDir == "" {
+		c.LogDir = "/var/log/strom/pods"
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+}
+
+// RealPods returns the factory Config.Pods needs for real containers.
+func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodManager, error) {
+	rc.defaults()
+	return func(ctx context.Context, node *corev1.Node, st *Status) (PodManager, error) {
+		log := rc.Logger
+		rt, err := runtime.NewContainerd(ctx, runtime.Config{
+			Address: rc.ContainerdAddress, Namespace: rc.Namespace,
+			StateDir: filepath.Join(rc.RootDir, "runtime"), NetNSDir: filepath.Join(rc.RunDir, "netns"),
+			LogDir: rc.LogDir, FIFODir: filepath.Join(rc.RunDir, "fifo"), LogDriver: rc.LogDriver,
+			Logger: log.Named("runtime"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("connecting to containerd at %s: %w", rc.ContainerdAddress, err)
+		}
+		if rc.ImageDir != "" {
+			if err := importImages(ctx, rt, rc.ImageDir, log); err != nil {
+				return nil, err
+			}
+		}
+		netm, err := network.New(network.Config{
+			PodCIDR: node.Spec.PodCIDR, CacheDir: filepath.Join(rc.RootDir, "cni"),
+			BridgeName: rc.BridgeName, HostNetNS: rc.HostNetNS,
+		}, log.Named("network"))
+		if err != nil {
+			return nil, fmt.Errorf("pod network %s: %w", node.Spec.PodCIDR, err)
+		}
+		pm := pods.NewManager(pods.Config{
+			NodeName: node.Name, NodeIP: rc.NodeIP, Runtime: rt, Network: pods.NetworkAdapter{M: netm},
+			Status: st, Objects: objectGetter{st}, DNS: pods.DNS{ClusterDNS: rc.ClusterDNS},
+			RootDir: rc.RootDir, Logger: log.Named("pods"), ProbeDial: rc.ProbeDial,
+		})
+		if rc.Conn != nil {
+			if err := nodeapi.Serve(ctx, rc.Conn, node.Name, pm, log.Named("nodeapi")); err != nil {
+				return nil, fmt.Errorf("serving the node API: %w", err)
+			}
+		}
+		return pm, nil
+	}
+}
+
+// importImages imports every archive in dir.
+func importImages(ctx context.Context, rt runtime.Runtime, dir string, log *zap.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("image dir: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".tar") {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		names, err := rt.ImportImage(ctx, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("importing %s: %w", e.Name(), err)
+		}
+		log.Info("imported images", zap.String("file", e.Name()), zap.Strings("images", names))
+	}
+	return nil
+}
+
+// objectGetter maps the API's NotFound to the pod manager's.
+type objectGetter struct{ st *Status }
+
+func (g objectGetter) ConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
+	cm, err := g.st.ConfigMap(ctx, ns, name)
+	if events.IsNotFound(err) {
+		return nil, fmt.Errorf("configmap %q not found: %w", name, pods.ErrObjectNotFound)
+	}
+	return cm, err
+}
+
+func (g objectGetter) Secret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+	s, err := g.st.Secret(ctx, ns, name)
+	if events.IsNotFound(err) {
+		return nil, fmt.Errorf("secret %q not found: %w", name, pods.ErrObjectNotFound)
+	}
+	return s, err
+}
