@@ -256,8 +256,12 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 		if next == nil {
 			return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq, Warnings: warnings}, nil
 		}
-		if err := w.checkNamespace(ctx, k, ns, typ == TypeCreated); err != nil {
-			return nil, err
+		// An existing object's namespace exists (deleting a namespace
+		// deletes its objects first), so only creations look it up.
+		if typ == TypeCreated {
+			if err := w.checkNamespace(ctx, k, ns, true); err != nil {
+				return nil, err
+			}
 		}
 		res, err := w.append(ctx, k, next, typ, cur.seq, o)
 		if IsConflict(err) && wantRV == "" && attempt < w.retries {
