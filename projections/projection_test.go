@@ -328,3 +328,48 @@ func TestReadYourWritesAndWatch(t *testing.T) {
 		t.Fatalf("watch events %v", got)
 	}
 }
+
+func TestWatchFromAResourceVersion(t *testing.T) {
+	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	ctx := context.Background()
+	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for i := 0; i < 10; i++ {
+		res, err := l.Writer.Apply(ctx, pod("p"+strconv.Itoa(i), "", map[string]string{"n": strconv.Itoa(i)}), opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, res.Seq)
+		// Other kinds in between must not show up.
+		if _, err := l.Writer.Apply(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c" + strconv.Itoa(i), Namespace: "default"}}, opts()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := startProjection(t, l, 0)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, _, err := p.WatchFrom(wctx, projections.Query{Resource: "pods"}, seqs[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Live events after the watch started arrive after the history.
+	if _, err := l.Writer.Delete(ctx, objects.ByKind("Pod"), "default", "p0", "", opts()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	timeout := time.After(5 * time.Second)
+	for len(got) < 6 {
+		select {
+		case we := <-ch:
+			got = append(got, string(we.Event.Type)+" "+we.Event.Name)
+		case <-timeout:
+			t.Fatalf("got %v", got)
+		}
+	}
+	want := "[Created p5 Created p6 Created p7 Created p8 Created p9 Deleted p0]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("watch from #%d: %v, want %s", seqs[4], got, want)
+	}
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks recorded in docs/BENCHMARKS.md.
+# STROM_BENCH_EVENTS sets the history size of the rebuild/restart/--at
+# benchmarks (default 1,000,000). BENCH_DNS=1 also runs the side-by-side
+# DNS comparison with CoreDNS (builds CoreDNS from its Go module once).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== spine: write path, projection rebuild, restart to serving"
+go test -run '^$' -bench 'WritePath' -benchtime 20000x ./test/bench/
+go test -run '^$' -bench 'ProjectionRebuild|RestartToServing' -benchtime 1x -timeout 60m ./test/bench/
+echo "== time travel, scheduling end to end (if present)"
+go test -run '^$' -bench 'At|Export|Replay|Schedul' -benchtime 1x -timeout 60m ./test/bench/ || true
+echo "== scheduler core"
+go test -run '^$' -bench . ./reconcilers/scheduler/
+echo "== service proxy"
+go test -run '^$' -bench . -benchtime 3x ./agent/proxy/
+echo "== DNS query path"
+go test -run '^$' -bench . ./dns/
+if [ "${BENCH_DNS:-0}" = 1 ]; then
+  echo "== DNS vs CoreDNS"
+  scripts/bench-dns.sh
+fi
