@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"os/exec"
 	"slices"
 	"testing"
@@ -69,7 +70,7 @@ func benchBackends() []string {
 // already fully synced with n services.
 func benchProxier(b *testing.B, backend string, n int) (*Proxier, []ServicePort) {
 	requireRoot(b)
-	ns := testNetns(b, fmt.Sprintf("spxb-%s-%d", backend, n))
+	ns := testNetns(b, fmt.Sprintf("spxb%d-%s-%d", os.Getpid()%100000, backend, n))
 	r, err := NewExecRunner(ExecOptions{Backend: backend, NetnsPath: "/var/run/netns/" + ns})
 	if err != nil {
 		b.Fatalf("runner: %v", err)

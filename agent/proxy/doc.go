@@ -10,6 +10,20 @@
 // sync. Unchanged services are not rewritten on incremental syncs; see
 // Proxier for when a full rewrite happens.
 //
+// Use from the agent:
+//
+//	r, err := proxy.NewExecRunner(proxy.ExecOptions{})
+//	p := proxy.NewProxier(r, proxy.ProxierConfig{Config: proxy.Config{
+//		PodCIDR: clusterCIDR, LocalhostNodePorts: true}}, log, nil)
+//	go p.Run(ctx)
+//	p.OnServiceUpdate(ns, name, proxy.FromService(svc, endpoints)) // nil ports delete
+//	// strom-agent --cleanup:
+//	err = proxy.Cleanup(r)
+//
+// The node must route the service CIDR somewhere local (the pod bridge):
+// locally originated packets are routed before OUTPUT DNAT. A pod that
+// reaches itself through a service needs hairpin mode on its bridge port.
+//
 // Rule layout (nat):
 //
 //	PREROUTING, OUTPUT -> STROM-SERVICES

@@ -87,6 +87,19 @@ func TestIntegrationServiceProxy(t *testing.T) {
 			t.Fatalf("30 connections reached only %v", got)
 		}
 	})
+	t.Run("pod reaches its own service, itself included (hairpin)", func(t *testing.T) {
+		got := map[string]int{}
+		for i := 0; i < 40; i++ {
+			name, err := b.dialFrom(b.podNS["pod1"], "10.96.0.10:80")
+			if err != nil {
+				t.Fatalf("connection %d from pod1: %v (so far %v)", i, err, got)
+			}
+			got[name]++
+		}
+		if got["pod1"] == 0 || len(got) < 2 {
+			t.Fatalf("40 connections from pod1 reached %v, want pod1 itself and others", got)
+		}
+	})
 	t.Run("no ready endpoints is rejected fast", func(t *testing.T) {
 		for _, a := range []string{"10.96.0.12:80", b.nodeIP + ":30082"} {
 			start := time.Now()

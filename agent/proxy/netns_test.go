@@ -85,17 +85,19 @@ type testBed struct {
 	node   string
 	nodeIP string
 	pods   map[string]string // pod name -> IP
+	podNS  map[string]string // pod name -> netns name
 }
 
 func newTestBed(t testing.TB) *testBed {
 	requireRoot(t)
-	b := &testBed{t: t, prefix: fmt.Sprintf("spx%d", os.Getpid()%100000), nodeIP: "10.100.0.2", pods: map[string]string{}}
+	b := &testBed{t: t, prefix: fmt.Sprintf("spx%d", os.Getpid()%100000), nodeIP: "10.100.0.2", pods: map[string]string{}, podNS: map[string]string{}}
 	b.node = testNetns(t, b.prefix+"-node")
 	n := b.node
 	run(t, "ip", "-n", n, "link", "add", "br0", "type", "bridge")
 	run(t, "ip", "-n", n, "addr", "add", "10.244.0.1/24", "dev", "br0")
 	run(t, "ip", "-n", n, "link", "set", "br0", "up")
 	run(t, "ip", "-n", n, "route", "add", "10.96.0.0/12", "dev", "br0")
+	run(t, "ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	// No dummy driver here: a veth pair whose other end stays down.
 	run(t, "ip", "-n", n, "link", "add", "uplink0", "type", "veth", "peer", "name", "uplink1")
 	run(t, "ip", "-n", n, "addr", "add", b.nodeIP+"/24", "dev", "uplink0")
@@ -113,6 +115,9 @@ func (b *testBed) addPod(name string, octet int) string {
 	host := fmt.Sprintf("v%s%d", b.prefix[3:], octet)
 	run(t, "ip", "-n", b.node, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns)
 	run(t, "ip", "-n", b.node, "link", "set", host, "master", "br0", "up")
+	// As the CNI bridge plugin's hairpinMode does: a pod reaching itself
+	// through a service gets its packets back out of the port they came in.
+	run(t, "ip", "-n", b.node, "link", "set", host, "type", "bridge_slave", "hairpin", "on")
 	run(t, "ip", "-n", ns, "addr", "add", ip+"/24", "dev", "eth0")
 	run(t, "ip", "-n", ns, "link", "set", "eth0", "up")
 	run(t, "ip", "-n", ns, "route", "add", "default", "via", "10.244.0.1")
@@ -135,13 +140,17 @@ func (b *testBed) addPod(name string, octet int) string {
 		}
 	}()
 	b.pods[name] = ip
+	b.podNS[name] = ns
 	return ip
 }
 
 // dial connects from the node namespace and returns the backend's name.
-func (b *testBed) dial(addr string) (string, error) {
+func (b *testBed) dial(addr string) (string, error) { return b.dialFrom(b.node, addr) }
+
+// dialFrom connects from namespace ns and returns the backend's name.
+func (b *testBed) dialFrom(ns, addr string) (string, error) {
 	var c net.Conn
-	err := inNetns(b.node, func() (err error) {
+	err := inNetns(ns, func() (err error) {
 		c, err = net.DialTimeout("tcp4", addr, 2*time.Second)
 		return err
 	})

@@ -313,6 +313,21 @@ func TestCleanupFake(t *testing.T) {
 	if got := f.Rules("filter", "INPUT"); len(got) != 1 {
 		t.Errorf("cleanup touched a foreign rule: INPUT = %v", got)
 	}
+	// After Proxier.Cleanup the next sync reprograms everything.
+	if err := p.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, p)
+	if !p.Metrics().LastFull {
+		t.Errorf("sync after Cleanup was not full")
+	}
+	web := svc("a", "web", 1, 3)
+	if got := f.Rules("nat", serviceChain(web.Key())); len(got) != 3 {
+		t.Errorf("service chain after resync = %v", got)
+	}
+	if got := f.Rules("filter", chainServices); len(got) != 1 {
+		t.Errorf("no-endpoint reject after resync = %v", got)
+	}
 }
 
 func TestRunCoalescesBursts(t *testing.T) {
