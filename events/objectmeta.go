@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation/field"
@@ -56,11 +57,21 @@ func copyStatus(dst, src objects.Object) {
 	d.Set(s)
 }
 
-// clearStatus zeroes the object's status: users write spec, the cluster
-// writes status.
+// clearStatus resets the object's status to what a new object starts
+// with: users write spec, the cluster writes status.
 func clearStatus(obj objects.Object) {
 	if v, ok := statusField(obj); ok {
 		v.Set(reflect.Zero(v.Type()))
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Status.Phase = corev1.PodPending
+	case *corev1.Namespace:
+		o.Status.Phase = corev1.NamespaceActive
+	case *corev1.PersistentVolume:
+		o.Status.Phase = corev1.VolumePending
+	case *corev1.PersistentVolumeClaim:
+		o.Status.Phase = corev1.ClaimPending
 	}
 }
 

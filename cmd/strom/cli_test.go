@@ -25,6 +25,12 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{t: t, d: testutil.StartStromd(t), dir: t.TempDir()}
 }
 
+// newQuietCluster runs no reconcilers, for tests that check exactly what
+// the CLI writes to the log.
+func newQuietCluster(t *testing.T) *cluster {
+	return &cluster{t: t, d: testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true }), dir: t.TempDir()}
+}
+
 // strom runs the CLI in-process against the cluster.
 func (c *cluster) strom(stdin string, args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
@@ -84,7 +90,7 @@ spec:
 `
 
 func TestApplyGetHistoryAt(t *testing.T) {
-	c := newCluster(t)
+	c := newQuietCluster(t)
 	f := c.file("web.yaml", strings.ReplaceAll(webYAML, "IMAGE", "1"))
 	if out := c.mustStrom("apply", "-f", f); out != "deployment.apps/web created\nservice/web created\n" {
 		t.Fatalf("apply output %q", out)
@@ -172,7 +178,7 @@ func TestApplyGetHistoryAt(t *testing.T) {
 }
 
 func TestSelectorsAndNamespaces(t *testing.T) {
-	c := newCluster(t)
+	c := newQuietCluster(t)
 	_, _, code := c.strom(`apiVersion: v1
 kind: Namespace
 metadata: {name: team}
@@ -207,7 +213,7 @@ metadata: {name: c, labels: {tier: front}}
 // Every kind of bad input: exit 1, one line naming what is wrong, and the
 // log does not move.
 func TestBadInputChangesNothing(t *testing.T) {
-	c := newCluster(t)
+	c := newQuietCluster(t)
 	c.mustStrom("apply", "-f", c.file("web.yaml", strings.ReplaceAll(webYAML, "IMAGE", "1")))
 	good := `apiVersion: v1
 kind: ConfigMap
@@ -263,7 +269,7 @@ data: {k: v}
 }
 
 func TestWarningsForStoredButNotActedOn(t *testing.T) {
-	c := newCluster(t)
+	c := newQuietCluster(t)
 	_, errOut, code := c.strom(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: web}

@@ -42,7 +42,7 @@ func (f *fakePods) Exec(ctx context.Context, ns, pod, container string, cfg runt
 }
 
 func TestLogsAndExecThroughTheNodeAgent(t *testing.T) {
-	c := newCluster(t)
+	c := newQuietCluster(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "c.0.log"), []byte("old run\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "c.1.log"), []byte("one\ntwo\nthree\n"), 0o644)
