@@ -114,37 +114,52 @@ func (p *Projection) replay(ctx context.Context, st *Store, from, to uint64) (ui
 		return 0, fmt.Errorf("replaying from #%d: %w", from, err)
 	}
 	defer p.deleteConsumer(cons)
-	it, err := cons.Messages(jetstream.PullMaxMessages(4096))
-	if err != nil {
-		return 0, fmt.Errorf("replaying from #%d: %w", from, err)
-	}
-	defer it.Stop()
 	var n uint64
 	first := true
-	for {
-		msg, err := nextMsg(ctx, it)
-		if err != nil {
-			return n, fmt.Errorf("replaying from #%d: %w", from, err)
+	done := make(chan error, 1)
+	finish := func(err error) {
+		select {
+		case done <- err:
+		default:
 		}
+	}
+	// Consume delivers in order on one goroutine; the callback folds.
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		ev, err := decode(msg, p.cfg.Sealer)
 		if errors.Is(err, events.ErrIgnored) {
 			if ev.Seq >= to {
-				return n, nil
+				finish(nil)
 			}
-			continue
+			return
 		}
 		if err != nil {
-			return n, err
+			finish(err)
+			return
 		}
 		if first && ev.Seq > from {
-			return n, events.Errorf(events.ReasonGone, "the log starts at #%d: events from #%d are no longer kept", ev.Seq, from)
+			finish(events.Errorf(events.ReasonGone, "the log starts at #%d: events from #%d are no longer kept", ev.Seq, from))
+			return
 		}
 		first = false
+		if ev.Seq > to {
+			finish(nil)
+			return
+		}
 		st.Apply(ev)
 		n++
 		if ev.Seq >= to {
-			return n, nil
+			finish(nil)
 		}
+	}, jetstream.PullMaxMessages(8192))
+	if err != nil {
+		return 0, fmt.Errorf("replaying from #%d: %w", from, err)
+	}
+	defer cc.Stop()
+	select {
+	case err := <-done:
+		return n, err
+	case <-ctx.Done():
+		return n, fmt.Errorf("replaying from #%d: %w", from, ctx.Err())
 	}
 }
 
