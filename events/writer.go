@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -49,8 +50,13 @@ type Result struct {
 // per-object optimistic concurrency. It is the only code that publishes to
 // the event subjects.
 type Writer struct {
-	js      jetstream.JetStream
-	stream  jetstream.Stream
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	// pool spreads reads and appends over several connections: a NATS
+	// server handles one connection's messages in order, so concurrent
+	// writes on a single connection queue behind each other.
+	pool    []jetstream.Stream
+	pools   []jetstream.JetStream
 	sealer  *Sealer
 	clock   Clock
 	log     *zap.Logger
@@ -60,9 +66,12 @@ type Writer struct {
 // WriterConfig configures a Writer.
 type WriterConfig struct {
 	JetStream jetstream.JetStream
-	Sealer    *Sealer
-	Clock     Clock
-	Logger    *zap.Logger
+	// Pool, if set, are more JetStream contexts (on their own connections)
+	// to spread writes over; each object always uses the same one.
+	Pool   []jetstream.JetStream
+	Sealer *Sealer
+	Clock  Clock
+	Logger *zap.Logger
 }
 
 // NewWriter opens the event stream, which must exist (see EnsureStreams).
@@ -77,7 +86,31 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	return &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8}, nil
+	w := &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8}
+	w.pool = []jetstream.Stream{st}
+	w.pools = cfg.Pool
+	for _, js := range cfg.Pool {
+		ps, err := js.Stream(ctx, StreamName)
+		if err != nil {
+			return nil, fmt.Errorf("opening stream %s: %w", StreamName, err)
+		}
+		w.pool = append(w.pool, ps)
+	}
+	return w, nil
+}
+
+// streamFor picks the connection an object's reads and appends use.
+func (w *Writer) streamFor(subject string) (jetstream.Stream, jetstream.JetStream) {
+	if len(w.pool) == 1 {
+		return w.stream, w.js
+	}
+	h := fnv.New32a()
+	h.Write([]byte(subject))
+	i := int(h.Sum32() % uint32(len(w.pool)))
+	if i == 0 {
+		return w.stream, w.js
+	}
+	return w.pool[i], w.pools[i-1]
 }
 
 // current is an object's last event: the object, its sequence, and whether
@@ -95,7 +128,8 @@ func (c *current) exists() bool { return c.seq != 0 && !c.deleted }
 // always up to date (a projection may lag).
 func (w *Writer) read(ctx context.Context, k *objects.Kind, ns, name string) (*current, error) {
 	subj := Subject(k.Resource, ns, name)
-	m, err := w.stream.GetLastMsgForSubject(ctx, subj)
+	st, _ := w.streamFor(subj)
+	m, err := st.GetLastMsgForSubject(ctx, subj)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return &current{}, nil
 	}
@@ -452,7 +486,8 @@ func (w *Writer) append(ctx context.Context, k *objects.Kind, obj objects.Object
 	if err != nil {
 		return nil, err
 	}
-	ack, err := w.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expect))
+	_, js := w.streamFor(msg.Subject)
+	ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expect))
 	if err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeExpectedSequenceInFlight) {

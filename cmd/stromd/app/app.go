@@ -19,6 +19,7 @@ import (
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/projections/nodefeed"
+	"github.com/strom-project/strom/projections/servicefeed"
 	"github.com/strom-project/strom/reconcilers/leader"
 	"github.com/strom-project/strom/reconcilers/manager"
 )
@@ -46,6 +47,10 @@ type Config struct {
 
 	ClusterCIDR string // pod addresses; each node gets a /24 of it
 	ServiceCIDR string // ClusterIPs
+	// ClusterDNS is the cluster DNS address pods use (each node agent
+	// serves it on its pod bridge; see agent/services.go), for
+	// `strom cluster-info`.
+	ClusterDNS string
 	// NoControllers runs no reconcilers (a standby-only or read-only stromd).
 	NoControllers bool
 	// Reconcilers overrides the built-in reconcilers (tests).
@@ -78,6 +83,8 @@ type AgentEnv struct {
 	Client   *api.Client
 	NodeName string
 	Logger   *zap.Logger
+	// ServiceCIDR and ClusterCIDR are the cluster's (services issue).
+	ServiceCIDR, ClusterCIDR string
 }
 
 // Stromd is a running control plane.
@@ -90,6 +97,8 @@ type Stromd struct {
 	writer     *events.Writer
 	proj       *projections.Projection
 	api        *api.Server
+	connOpts   []nats.Option
+	extra      []*nats.Conn // the write path's extra connections
 	cancel     context.CancelFunc
 	agentDone  chan error
 	leaderDone chan struct{}
@@ -127,6 +136,9 @@ func (c *Config) defaults() {
 	}
 	if c.ServiceCIDR == "" {
 		c.ServiceCIDR = "10.43.0.0/16"
+	}
+	if c.ClusterDNS == "" {
+		c.ClusterDNS = "node-local: each node's pod-bridge gateway (first address of its pod CIDR), port 53"
 	}
 	if c.Reconcilers == nil {
 		c.Reconcilers = builtinReconcilers(c)
@@ -169,7 +181,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer")}); err != nil {
+	pool, err := d.writerPool(3)
+	if err != nil {
+		return nil, err
+	}
+	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer")}); err != nil {
 		return nil, err
 	}
 	if d.proj, err = projections.New(ctx, projections.Config{JetStream: d.js, Sealer: sealer, Logger: log.Named("projection"), SnapshotEvery: cfg.SnapshotEvery}); err != nil {
@@ -185,14 +201,20 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err := d.bootstrap(ctx); err != nil {
 		return nil, err
 	}
+	alloc, err := api.NewServiceAllocator(ctx, d.js, cfg.ServiceCIDR, cfg.Replicas, cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
 	d.api = api.NewServer(api.ServerConfig{
 		Conn: d.nc, Writer: d.writer, Projection: d.proj, Logger: log.Named("api"), Clock: cfg.Clock,
-		Info: api.ClusterInfo{Version: Version, NATS: d.URL},
+		Info:     api.ClusterInfo{Version: Version, NATS: d.URL, DNS: cfg.ClusterDNS, ServiceCIDR: cfg.ServiceCIDR},
+		Services: alloc,
 	})
 	if err := d.api.Start(ctx); err != nil {
 		return nil, err
 	}
 	go nodefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("nodefeed"), api.ObjectJSON)
+	go servicefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("servicefeed"), api.ObjectJSON)
 	if !cfg.NoControllers {
 		env := manager.Env{Store: d.proj.Store(), Writer: d.writer, Clock: cfg.Clock, Logger: log.Named("controllers")}
 		rs, err := cfg.Reconcilers(env)
@@ -219,7 +241,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	}
 	if !cfg.NoAgent && cfg.Agent != nil {
 		d.agentDone = make(chan error, 1)
-		env := AgentEnv{Conn: d.nc, Client: api.NewClient(d.nc, "stromd"), NodeName: cfg.NodeName, Logger: log.Named("agent")}
+		env := AgentEnv{Conn: d.nc, Client: api.NewClient(d.nc, "stromd"), NodeName: cfg.NodeName, Logger: log.Named("agent"),
+			ServiceCIDR: cfg.ServiceCIDR, ClusterCIDR: cfg.ClusterCIDR}
 		go func() { d.agentDone <- cfg.Agent(ctx, env) }()
 	}
 	log.Info("stromd serving", zap.String("nats", d.URL), zap.String("admin_config", d.AdminConfig),
@@ -240,7 +263,8 @@ func (d *Stromd) connect() (*Credentials, error) {
 			return nil, err
 		}
 		d.URL = d.ns.ClientURL()
-		d.nc, err = nats.Connect(d.URL, nats.InProcessServer(d.ns), nats.UserInfo("stromd", creds.Stromd), nats.Name("stromd"))
+		d.connOpts = []nats.Option{nats.InProcessServer(d.ns), nats.UserInfo("stromd", creds.Stromd), nats.Name("stromd")}
+		d.nc, err = nats.Connect(d.URL, d.connOpts...)
 	} else {
 		d.URL = cfg.NATSURL
 		opts := []nats.Option{nats.Name("stromd"), nats.MaxReconnects(-1)}
@@ -250,6 +274,7 @@ func (d *Stromd) connect() (*Credentials, error) {
 		if cfg.NATSUser != "" {
 			opts = append(opts, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
 		}
+		d.connOpts = opts
 		d.nc, err = nats.Connect(cfg.NATSURL, opts...)
 	}
 	if err != nil {
@@ -259,6 +284,24 @@ func (d *Stromd) connect() (*Credentials, error) {
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
 	return creds, nil
+}
+
+// writerPool opens n more connections for the write path.
+func (d *Stromd) writerPool(n int) ([]jetstream.JetStream, error) {
+	var out []jetstream.JetStream
+	for i := 0; i < n; i++ {
+		nc, err := nats.Connect(d.URL, d.connOpts...)
+		if err != nil {
+			return nil, fmt.Errorf("connecting the write path: %w", err)
+		}
+		d.extra = append(d.extra, nc)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js)
+	}
+	return out, nil
 }
 
 // bootstrap creates the namespaces that exist from the start.
@@ -322,6 +365,9 @@ func (d *Stromd) Stop() {
 	}
 	if d.leaderDone != nil {
 		<-d.leaderDone
+	}
+	for _, nc := range d.extra {
+		nc.Close()
 	}
 	if d.nc != nil {
 		_ = d.nc.Drain()
