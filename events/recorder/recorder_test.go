@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/recorder"
@@ -17,7 +18,8 @@ import (
 
 // Repeats bump count on one Event, through both backends.
 func TestRecordDeduplicates(t *testing.T) {
-	d := testutil.StartStromd(t)
+	// No reconcilers: only this test's Events may be in the namespace.
+	d := testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
 	c := testutil.AdminClient(t, d)
 	ctx := context.Background()
 	res, err := d.Writer().Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"},
