@@ -47,6 +47,8 @@ type Config struct {
 	Labels    map[string]string
 	Resync    time.Duration // full list of this node's pods; default 30 s
 	Heartbeat time.Duration // lease renewal; default 10 s
+	// ManifestDir holds static pod manifests the agent keeps running.
+	ManifestDir string
 	// WaitForPodCIDR makes the agent wait until the control plane has
 	// assigned the node a pod CIDR (real pods need it; hollow ones don't).
 	WaitForPodCIDR bool
@@ -134,6 +136,9 @@ func Run(ctx context.Context, cfg Config) error {
 	defer func() { _ = sub.Unsubscribe() }()
 	done := make(chan error, 1)
 	go func() { done <- pm.Run(ctx) }()
+	if cfg.ManifestDir != "" {
+		go a.staticPods(ctx, cfg.ManifestDir, 20*time.Second)
+	}
 	a.resync(ctx, pm)
 	t := time.NewTicker(cfg.Resync)
 	defer t.Stop()

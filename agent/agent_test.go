@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/agent"
+	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/testutil"
@@ -128,4 +131,47 @@ func getPod(ctx context.Context, c *api.Client, name string) (*corev1.Pod, error
 	}
 	var p corev1.Pod
 	return &p, json.Unmarshal(resp.Object, &p)
+}
+
+// Static pods: a manifest in the directory becomes a pod bound to the
+// node, named <name>-<node>; removing the file removes the pod.
+func TestStaticPods(t *testing.T) {
+	d := testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
+	admin := testutil.AdminClient(t, d)
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "etcd.yaml")
+	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: etcd, namespace: kube-system}\nspec:\n  containers: [{name: etcd, image: etcd}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go agent.Run(ctx, agent.Config{NodeName: "n1", Client: admin, Conn: admin.Conn(), ManifestDir: dir, Resync: time.Hour})
+	get := func() (*corev1.Pod, error) {
+		resp, err := admin.Do(ctx, api.VerbGet, &api.Request{Resource: "pods", Namespace: "kube-system", Name: "etcd-n1"})
+		if err != nil {
+			return nil, err
+		}
+		var p corev1.Pod
+		return &p, json.Unmarshal(resp.Object, &p)
+	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		p, err := get()
+		if err != nil {
+			return err
+		}
+		if p.Spec.NodeName != "n1" || p.Annotations[agent.StaticAnnotation] != manifest {
+			return fmt.Errorf("static pod %+v", p.ObjectMeta)
+		}
+		return nil
+	})
+	if err := os.Remove(manifest); err != nil {
+		t.Fatal(err)
+	}
+	// The next pass (every 20 s) deletes it; the hollow node confirms.
+	testutil.Eventually(t, 30*time.Second, func() error {
+		if _, err := get(); events.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("static pod still there")
+	})
 }

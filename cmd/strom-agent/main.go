@@ -86,7 +86,8 @@ func newCommand() *cobra.Command {
 			}
 			rc.Conn = client.Conn()
 			return agent.Run(ctx, agent.Config{NodeName: o.nodeName, NodeIP: o.nodeIP, Client: client, Conn: client.Conn(),
-				Pods: agent.RealPods(rc), WaitForPodCIDR: true, Version: "strom-" + version, Logger: log})
+				Pods: agent.RealPods(rc), WaitForPodCIDR: true, ManifestDir: o.real.manifestDir,
+				Version: "strom-" + version, Logger: log})
 		},
 	}
 	f := cmd.Flags()
