@@ -41,7 +41,10 @@ type RealConfig struct {
 	// node's netns); nil dials from the agent's own network namespace.
 	ProbeDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	Conn      *nats.Conn // serves the node API (logs, exec)
-	Logger    *zap.Logger
+	// Services, when set, runs the service proxy and node-local DNS
+	// (services.go); pods get that DNS when ClusterDNS is empty.
+	Services *ServicesConfig
+	Logger   *zap.Logger
 }
 
 func (c *RealConfig) defaults() {
@@ -91,13 +94,26 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 		if err != nil {
 			return nil, fmt.Errorf("pod network %s: %w", node.Spec.PodCIDR, err)
 		}
+		clusterDNS := rc.ClusterDNS
+		if rc.Services != nil {
+			dnsIP, err := startServices(ctx, rc, node, netm, st.client) // services.go
+			if err != nil {
+				return nil, fmt.Errorf("starting the service proxy: %w", err)
+			}
+			if len(clusterDNS) == 0 && dnsIP != "" {
+				clusterDNS = []string{dnsIP}
+			}
+		}
 		pm := pods.NewManager(pods.Config{
 			NodeName: node.Name, NodeIP: rc.NodeIP, Runtime: rt, Network: pods.NetworkAdapter{M: netm},
-			Status: st, Objects: objectGetter{st}, DNS: pods.DNS{ClusterDNS: rc.ClusterDNS},
+			Status: st, Objects: objectGetter{st}, DNS: pods.DNS{ClusterDNS: clusterDNS},
 			RootDir: rc.RootDir, Logger: log.Named("pods"), ProbeDial: rc.ProbeDial,
 		})
 		if rc.Conn != nil {
 			if err := nodeapi.Serve(ctx, rc.Conn, node.Name, pm, log.Named("nodeapi")); err != nil {
+				return nil, fmt.Errorf("serving the node API: %w", err)
+			}
+			if err := nodeapi.ServeImages(ctx, rc.Conn, node.Name, rt, log.Named("nodeapi")); err != nil {
 				return nil, fmt.Errorf("serving the node API: %w", err)
 			}
 		}

@@ -75,7 +75,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.AddCommand(
 		c.applyCommand(), c.getCommand(), c.describeCommand(), c.deleteCommand(),
 		c.historyCommand(), c.streamCommand(), c.clusterInfoCommand(), c.versionCommand(),
-		c.apiResourcesCommand(), c.logsCommand(), c.execCommand(),
+		c.apiResourcesCommand(), c.logsCommand(), c.execCommand(), c.imageCommand(),
 		c.logCommand(), c.diffCommand(), c.traceCommand(), c.replayCommand(),
 		c.rolloutCommand(), c.scaleCommand(), c.cordonCommand(), c.uncordonCommand(), c.drainCommand(),
 	)

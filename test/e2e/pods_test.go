@@ -30,6 +30,7 @@ type realNode struct {
 	d      *app.Stromd
 	admin  *api.Client
 	config string // admin.conf for the CLI binary
+	imgDir string // the test images' archives
 }
 
 func startRealNode(t *testing.T) *realNode {
@@ -92,7 +93,7 @@ func startRealNode(t *testing.T) *realNode {
 			t.Errorf("agent did not stop")
 		}
 	})
-	return &realNode{d: d, admin: testutil.AdminClient(t, d), config: d.AdminConfig}
+	return &realNode{d: d, admin: testutil.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir}
 }
 
 func (n *realNode) apply(t *testing.T, manifest string) {
@@ -222,6 +223,24 @@ spec:
 		}
 		return fmt.Errorf("web still there: %v", err)
 	})
+	// Images on the node: list, remove, import again.
+	out, err = n.strom(t, "image", "ls")
+	if err != nil || !strings.Contains(out, "strom.test/busybox:1") || !strings.Contains(out, "node-1") {
+		t.Fatalf("image ls: %v\n%s", err, out)
+	}
+	if out, err := n.strom(t, "image", "rm", "strom.test/busybox:1"); err != nil {
+		t.Fatalf("image rm: %v %s", err, out)
+	}
+	if out, _ := n.strom(t, "image", "ls"); strings.Contains(out, "strom.test/busybox:1") {
+		t.Fatalf("busybox still listed after rm:\n%s", out)
+	}
+	out, err = n.strom(t, "image", "import", filepath.Join(n.imgDir, "busybox.tar"))
+	if err != nil || !strings.Contains(out, "node-1: imported strom.test/busybox:1") {
+		t.Fatalf("image import: %v %s", err, out)
+	}
+	if _, err := n.strom(t, "image", "import", "/nonexistent.tar"); err == nil {
+		t.Fatalf("importing a missing file succeeded")
+	}
 	// The others go too, so the node is left clean.
 	for _, name := range []string{"echo", "missing-image"} {
 		if out, err := n.strom(t, "delete", "pod", name); err != nil {

@@ -31,7 +31,7 @@ func natsUsers(c *Credentials) ([]*server.User, error) {
 		"$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.>", "$JS.ACK.>",
 	}
 	client := func(name, pw string, extraPub ...string) *server.User {
-		pub := append([]string{api.SubjectPrefix + ".*." + name, "$SRV.>", "strom.node.*.logs", "strom.node.*.exec", "strom.stdin.>"}, jsRead...)
+		pub := append([]string{api.SubjectPrefix + ".*." + name, "$SRV.>", "strom.node.*.logs", "strom.node.*.exec", "strom.node.*.images", "strom.stdin.>"}, jsRead...)
 		pub = append(pub, extraPub...)
 		return &server.User{
 			Username: name, Password: pw,
