@@ -31,4 +31,4 @@ run: starting stromd (data in $DATA_DIR). In another shell:
   bin/strom get nodes
   bin/strom apply -f docs/examples/web.yaml
 MSG
-bin/stromd --data-dir "$DATA_DIR" --containerd-address "$SOCK"
+bin/stromd --data-dir "$DATA_DIR" --containerd-address "$SOCK" --image-dir test/images/out
