@@ -108,9 +108,9 @@ func history(b *testing.B, js jetstream.JetStream, n, objectCount int) {
 			Annotations: map[string]string{"note": "benchmark pod with a realistic size"}},
 		Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{
 			Name: "web", Image: "strom.test/httpserver:1", Command: []string{"/httpserver", "--port=8080"},
-			Env:       []corev1.EnvVar{{Name: "MODE", Value: "bench"}, {Name: "LOG", Value: "info"}},
-			Ports:     []corev1.ContainerPort{{ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
-			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
+			Env:            []corev1.EnvVar{{Name: "MODE", Value: "bench"}, {Name: "LOG", Value: "info"}},
+			Ports:          []corev1.ContainerPort{{ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+			Resources:      corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
 			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz"}}, PeriodSeconds: 10},
 		}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.42.0.17", HostIP: "10.0.0.1"},
@@ -135,7 +135,7 @@ func history(b *testing.B, js jetstream.JetStream, n, objectCount int) {
 		if _, err := js.PublishMsgAsync(msg); err != nil {
 			b.Fatal(err)
 		}
-		if pending++; pending == 4096 {
+		if pending++; pending == 1000 {
 			select {
 			case <-js.PublishAsyncComplete():
 			case <-time.After(60 * time.Second):
