@@ -19,6 +19,16 @@ const (
 	// TypeDeleted: it is gone; the payload is its last state.
 	TypeDeleted Type = "Deleted"
 	// Add new types below this line, never above; see knownTypes.
+
+	// TypeRefreshed re-asserts an object's unchanged state. Retention (the
+	// stream's MaxAge and MaxBytes) drops the oldest events, and with them the
+	// only event of a long-lived object; the write path reads an object's
+	// current state from its last event, so without that event the object
+	// would look absent (a namespace "not found", a re-apply creating a second
+	// object). A refresher appends a Refreshed copy before that happens (see
+	// projections.Projection.RefreshOld). Projections apply it like Updated;
+	// it is marked ignorable, so a build that predates it skips it.
+	TypeRefreshed Type = "Refreshed"
 )
 
 // knownTypes is every type this build can apply. An event of another type
@@ -26,6 +36,7 @@ const (
 // newer writer can add informational events an older reader may skip.
 var knownTypes = map[Type]bool{
 	TypeCreated: true, TypeUpdated: true, TypeStatusUpdated: true, TypeDeleted: true,
+	TypeRefreshed: true,
 }
 
 // Event is one entry of the log: an envelope around the object's full

@@ -30,6 +30,9 @@ type ServerConfig struct {
 	MaxInFlight int
 	// ReadOnly refuses every write (a replay server).
 	ReadOnly bool
+	// Services allocates ClusterIPs and NodePorts on Service writes
+	// (allocate.go); nil allocates nothing.
+	Services *ServiceAllocator
 }
 
 // Server answers API requests.
@@ -110,7 +113,11 @@ func (s *Server) handle(verb string, r micro.Request) *Response {
 	if err := json.Unmarshal(r.Data(), &req); err != nil {
 		return errResponse(events.Errorf(events.ReasonBadRequest, "malformed request: %v", err))
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	timeout := 30 * time.Second
+	if slowVerbs[verb] {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
 	if req.Cause == "" {
 		req.Cause = "req:" + nuid.Next()
@@ -130,6 +137,9 @@ func (s *Server) handle(verb string, r micro.Request) *Response {
 	}
 	return resp
 }
+
+// slowVerbs scan the whole log and get a longer deadline.
+var slowVerbs = map[string]bool{"check": true, "trace": true, "diff": true}
 
 // Handler serves one verb. actor is the caller's user name.
 type Handler func(s *Server, ctx context.Context, actor string, req *Request) (*Response, error)

@@ -1,0 +1,177 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/strom-project/strom/events"
+)
+
+// ExportOptions bound an export. From and To are sequences (0: the log's
+// first and last).
+type ExportOptions struct {
+	From, To uint64
+	Clock    events.Clock
+}
+
+// Export writes the log (a range of it) to w in the strom-log format (see
+// events.ExportHeader). It needs only read access to the stream and the
+// snapshot bucket, which the admin user has, so the CLI runs it.
+//
+// So that every point from From on replays exactly, records start right
+// after the newest snapshot at or before From-1, which is embedded as the
+// file's base. When the log has lost its head and no such snapshot
+// exists, the oldest snapshot after From is the base (points before it
+// answer Gone, their events are still in the file for log and trace);
+// with no snapshot at all the file has no base and says so.
+func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOptions) (*events.ExportHeader, error) {
+	if o.Clock == nil {
+		o.Clock = events.RealClock{}
+	}
+	st, err := js.Stream(ctx, events.StreamName)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", events.StreamName, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stream info: %w", err)
+	}
+	first, last := info.State.FirstSeq, info.State.LastSeq
+	if info.State.Msgs == 0 {
+		first = last + 1
+	}
+	from, to := o.From, o.To
+	if from == 0 {
+		from = first
+	}
+	if to == 0 || to > last {
+		to = last
+	}
+	if from > to+1 {
+		return nil, events.Errorf(events.ReasonBadRequest, "--from #%d is after --to #%d", from, to)
+	}
+	if from < first {
+		return nil, events.Errorf(events.ReasonGone, "#%d is no longer kept: the log starts at #%d", from, first)
+	}
+	c := info.Config
+	h := &events.ExportHeader{
+		Stream:        events.ExportStream{Name: c.Name, Subjects: c.Subjects, MaxAge: c.MaxAge, MaxBytes: c.MaxBytes, Replicas: c.Replicas},
+		RequestedFrom: o.From, ExportedAt: o.Clock.Now().UTC(),
+	}
+	var base []byte
+	start := from
+	snaps, err := listSnapshots(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	useBase := func(s uint64) error {
+		p := &Projection{cfg: Config{JetStream: js}}
+		b, err := p.SnapshotBytes(ctx, s)
+		base, h.HasBase, h.BaseSeq = b, true, s
+		return err
+	}
+	if s, ok := baseSnapshot(snaps, first, from); ok {
+		// The state right before the records: every point from --from on
+		// replays exactly (records start a little early, right after s).
+		if err := useBase(s); err != nil {
+			return nil, err
+		}
+		start = s + 1
+	} else if first == 1 {
+		h.HasBase, start = true, 1 // the empty cluster is the base
+	} else if s, ok := oldestSnapshotIn(snaps, from, to); ok {
+		// The log lost its head: points before s cannot be rebuilt, but
+		// the events are kept for log and trace.
+		if err := useBase(s); err != nil {
+			return nil, err
+		}
+	}
+	h.FirstSeq, h.LastSeq = start, to
+	if to >= start {
+		h.Count = to - start + 1
+		if m, err := st.GetMsg(ctx, start); err == nil {
+			h.FirstTime = m.Time.UTC()
+		}
+		if m, err := st.GetMsg(ctx, to); err == nil {
+			h.LastTime = m.Time.UTC()
+		}
+	}
+	ew, err := events.NewExportWriter(w, h, base)
+	if err != nil {
+		return nil, err
+	}
+	next := start
+	if h.Count > 0 {
+		err = readStream(ctx, js, nil, "export", EventQuery{From: start, To: to}, func(m jetstream.Msg, md *jetstream.MsgMetadata) error {
+			if md.Sequence.Stream != next {
+				return events.Errorf(events.ReasonGone, "export: expected #%d, the log gave #%d (retention dropped events while exporting?)", next, md.Sequence.Stream)
+			}
+			next++
+			return ew.Write(md.Sequence.Stream, md.Timestamp, m.Subject(), m.Headers(), m.Data())
+		})
+		if err != nil {
+			return nil, err
+		}
+		if next != to+1 {
+			return nil, fmt.Errorf("export: stopped at #%d, want #%d", next-1, to)
+		}
+	}
+	if _, err := ew.Close(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// baseSnapshot picks the newest snapshot s with first-1 <= s <= from-1:
+// the state right before the export's records.
+func baseSnapshot(snaps []uint64, first, from uint64) (uint64, bool) {
+	for i := len(snaps) - 1; i >= 0; i-- {
+		s := snaps[i]
+		if s+1 <= from && s+1 >= first {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// oldestSnapshotIn is the oldest snapshot in [from, to].
+func oldestSnapshotIn(snaps []uint64, from, to uint64) (uint64, bool) {
+	for _, s := range snaps {
+		if s >= from && s <= to {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// listSnapshots lists snapshot sequences, oldest first, with only a
+// JetStream context.
+func listSnapshots(ctx context.Context, js jetstream.JetStream) ([]uint64, error) {
+	os, err := js.ObjectStore(ctx, events.SnapshotBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", events.SnapshotBucket, err)
+	}
+	infos, err := os.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing snapshots: %w", err)
+	}
+	var out []uint64
+	for _, in := range infos {
+		if s, ok := parseSnapName(in.Name); ok && !in.Deleted {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
