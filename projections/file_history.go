@@ -323,24 +323,6 @@ func (h *FileHistory) Snapshot(_ context.Context, seq uint64) (*Store, error) {
 	return h.base.clone(), nil
 }
 
-// clone copies a view; entries are immutable, so they are shared.
-func (s *Store) clone() *Store {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c := NewStore()
-	c.lastSeq, c.lastTime = s.lastSeq, s.lastTime
-	for res, t := range s.tables {
-		nt := newTable()
-		for _, m := range t.byNS {
-			for _, e := range m {
-				nt.put(e)
-			}
-		}
-		c.tables[res] = nt
-	}
-	return c
-}
-
 // decodeSnapshotMaybeSealed decodes a snapshot; without a sealer, Secret
 // entries become placeholders instead of failing the whole snapshot.
 func decodeSnapshotMaybeSealed(data []byte, sealer *events.Sealer) (*Store, error) {

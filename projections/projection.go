@@ -38,7 +38,22 @@ type Projection struct {
 	snapMu   sync.Mutex // serialises snapshot writes
 	lastSnap uint64
 	snapCh   chan struct{}
+
+	// decoded keeps the last few snapshots decoded, so repeated --at,
+	// describe --at and diff near one point do not re-read and re-decode a
+	// large snapshot each time. Callers get a clone: views are mutated by
+	// the replay after the snapshot. Lock order: decodedMu alone.
+	decodedMu sync.Mutex
+	decoded   []decodedSnap
 }
+
+type decodedSnap struct {
+	seq uint64
+	st  *Store
+}
+
+// decodedCacheSize is how many decoded snapshots At keeps in memory.
+const decodedCacheSize = 2
 
 // New opens the stream; Start loads and follows it.
 func New(ctx context.Context, cfg Config) (*Projection, error) {
@@ -355,6 +370,9 @@ func (p *Projection) loadSnapshot(ctx context.Context, seq uint64) (*Store, uint
 		if snaps[i] > seq {
 			continue
 		}
+		if st := p.cachedSnapshot(snaps[i]); st != nil {
+			return st, snaps[i], nil
+		}
 		os, err := p.snapStore(ctx)
 		if err != nil {
 			return nil, 0, err
@@ -367,9 +385,31 @@ func (p *Projection) loadSnapshot(ctx context.Context, seq uint64) (*Store, uint
 		if err != nil {
 			return nil, 0, fmt.Errorf("snapshot #%d: %w", snaps[i], err)
 		}
-		return st, snaps[i], nil
+		p.cacheSnapshot(snaps[i], st)
+		return st.clone(), snaps[i], nil
 	}
 	return NewStore(), 0, nil
+}
+
+// cachedSnapshot returns a clone of a decoded snapshot, or nil.
+func (p *Projection) cachedSnapshot(seq uint64) *Store {
+	p.decodedMu.Lock()
+	defer p.decodedMu.Unlock()
+	for _, d := range p.decoded {
+		if d.seq == seq {
+			return d.st.clone()
+		}
+	}
+	return nil
+}
+
+func (p *Projection) cacheSnapshot(seq uint64, st *Store) {
+	p.decodedMu.Lock()
+	defer p.decodedMu.Unlock()
+	p.decoded = append(p.decoded, decodedSnap{seq: seq, st: st})
+	if len(p.decoded) > decodedCacheSize {
+		p.decoded = p.decoded[1:]
+	}
 }
 
 // At builds a view as of seq: exactly the state after the event at seq.

@@ -284,3 +284,29 @@ func (s *Store) Namespaces(resource string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// clone copies the view: entries are immutable and shared, the indexes
+// are copied, so the clone can be folded further without touching s.
+func (s *Store) clone() *Store {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := NewStore()
+	c.lastSeq, c.lastTime = s.lastSeq, s.lastTime
+	for res, t := range s.tables {
+		nt := &table{count: t.count, byNS: copyIdx(t.byNS), byNode: copyIdx(t.byNode), byOwner: copyIdx(t.byOwner)}
+		c.tables[res] = nt
+	}
+	return c
+}
+
+func copyIdx(idx map[string]map[string]*Entry) map[string]map[string]*Entry {
+	out := make(map[string]map[string]*Entry, len(idx))
+	for k, m := range idx {
+		nm := make(map[string]*Entry, len(m))
+		for kk, e := range m {
+			nm[kk] = e
+		}
+		out[k] = nm
+	}
+	return out
+}
