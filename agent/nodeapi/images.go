@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nuid"
 	"go.uber.org/zap"
 
 	"github.com/strom-project/strom/agent/runtime"
@@ -82,25 +81,12 @@ func serveImages(ctx context.Context, nc *nats.Conn, imgs Images, m *nats.Msg, l
 	case "import":
 		// The client sends the archive as acknowledged chunks to a stdin
 		// subject; the result goes to the inbox it names in its last chunk.
-		pr, pw := io.Pipe()
-		stdin := "strom.stdin." + nuid.Next()
-		sub, err := nc.Subscribe(stdin, func(sm *nats.Msg) {
-			var c Chunk
-			if json.Unmarshal(sm.Data, &c) == nil {
-				if len(c.Data) > 0 {
-					_, _ = pw.Write(c.Data)
-				}
-				if c.EOF {
-					_ = pw.Close()
-				}
-			}
-			_ = sm.Respond(nil)
-		})
+		stdin, pr, stop, err := stdinPipe(nc)
 		if err != nil {
 			reply(m, &ImagesReply{Error: err.Error()})
 			return
 		}
-		defer func() { _ = sub.Unsubscribe() }()
+		defer stop()
 		reply(m, &ImagesReply{StdinSubject: stdin})
 		names, err := imgs.ImportImage(ctx, pr)
 		_ = pr.CloseWithError(io.ErrClosedPipe)

@@ -167,25 +167,13 @@ func (s *server) exec(ctx context.Context, m *nats.Msg) {
 	}
 	first := &Chunk{}
 	if req.Stdin {
-		pr, pw := io.Pipe()
-		first.StdinSubject = "strom.stdin." + nuid.Next()
-		sub, err := s.nc.Subscribe(first.StdinSubject, func(sm *nats.Msg) {
-			var c Chunk
-			if json.Unmarshal(sm.Data, &c) == nil {
-				if len(c.Data) > 0 {
-					_, _ = pw.Write(c.Data)
-				}
-				if c.EOF {
-					_ = pw.Close()
-				}
-			}
-			_ = sm.Respond(nil)
-		})
+		subject, pr, stop, err := stdinPipe(s.nc)
 		if err != nil {
 			respond(m, &Chunk{Error: err.Error()})
 			return
 		}
-		defer func() { _ = sub.Unsubscribe(); _ = pw.Close() }()
+		defer stop()
+		first.StdinSubject = subject
 		cfg.Stdin = pr
 	}
 	respond(m, first)
@@ -229,4 +217,27 @@ func StdinPump(nc *nats.Conn, subject string, r io.Reader) error {
 			return err
 		}
 	}
+}
+
+// stdinPipe subscribes a fresh subject whose acknowledged chunks come out
+// of the returned reader (EOF on the last chunk); stop unsubscribes.
+func stdinPipe(nc *nats.Conn) (string, *io.PipeReader, func(), error) {
+	pr, pw := io.Pipe()
+	subject := "strom.stdin." + nuid.Next()
+	sub, err := nc.Subscribe(subject, func(sm *nats.Msg) {
+		var c Chunk
+		if json.Unmarshal(sm.Data, &c) == nil {
+			if len(c.Data) > 0 {
+				_, _ = pw.Write(c.Data)
+			}
+			if c.EOF {
+				_ = pw.Close()
+			}
+		}
+		_ = sm.Respond(nil)
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return subject, pr, func() { _ = sub.Unsubscribe(); _ = pw.Close() }, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"go.uber.org/zap"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -162,26 +161,7 @@ func readList(ctx context.Context, h projections.History, now time.Time, req *Re
 	if err != nil {
 		return nil, err
 	}
-	q := projections.Query{Resource: k.Resource, Limit: req.Limit, Continue: req.Continue}
-	if k.Namespaced && !req.AllNamespaces {
-		if q.Namespace = req.Namespace; q.Namespace == "" {
-			q.Namespace = "default"
-		}
-	}
-	if req.LabelSelector != "" {
-		if q.Labels, err = labels.Parse(req.LabelSelector); err != nil {
-			return nil, events.Errorf(events.ReasonBadRequest, "label selector %q: %v", req.LabelSelector, err)
-		}
-	}
-	if q.Fields, err = projections.ParseFieldSelector(req.FieldSelector); err != nil {
-		return nil, events.Errorf(events.ReasonBadRequest, "%v", err)
-	}
-	entries, cont := st.List(q)
-	items := make([]json.RawMessage, len(entries))
-	for i, e := range entries {
-		items[i] = objectJSON(e)
-	}
-	return &Response{Kind: k.Kind, Items: items, Continue: cont, Seq: st.LastSeq()}, nil
+	return listView(st, k, req)
 }
 
 // readHistory answers history from a History, Secret values redacted.
