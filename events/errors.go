@@ -19,6 +19,9 @@ const (
 	ReasonGone          Reason = "Gone" // a point in history no longer kept
 	ReasonTimeout       Reason = "Timeout"
 	ReasonInternal      Reason = "Internal"
+	// ReasonTooManyRequests refuses an eviction that would violate a
+	// PodDisruptionBudget (HTTP 429 in Kubernetes); retry later.
+	ReasonTooManyRequests Reason = "TooManyRequests"
 )
 
 // Error is a classified error. Message is complete and meant for users.

@@ -79,6 +79,10 @@ func (s *Server) write(ctx context.Context, verb, actor string, req *Request) (*
 		}
 	}
 	opts := events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun}
+	done, err := s.allocateService(ctx, verb, obj, req.DryRun) // allocate.go
+	if err != nil {
+		return nil, err
+	}
 	var res *events.Result
 	switch verb {
 	case VerbApply:
@@ -90,6 +94,7 @@ func (s *Server) write(ctx context.Context, verb, actor string, req *Request) (*
 	case VerbStatus:
 		res, err = s.cfg.Writer.UpdateStatus(ctx, obj, opts)
 	}
+	done(res, err)
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +126,9 @@ func (s *Server) delete(ctx context.Context, actor string, req *Request) (*Respo
 	res, err := s.cfg.Writer.Delete(ctx, k, req.Namespace, req.Name, req.ResourceVersion, opts)
 	if err != nil {
 		return nil, err
+	}
+	if !req.DryRun {
+		s.releaseService(ctx, res) // allocate.go
 	}
 	data, _ := json.Marshal(res.Object)
 	return &Response{Outcome: string(res.Outcome), Kind: k.Kind, Object: data, Seq: res.Seq}, nil
@@ -230,6 +238,12 @@ func (s *Server) list(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	return listView(st, k, req)
+}
+
+// listView answers a list request from a view (live, --at, or replayed).
+func listView(st *projections.Store, k *objects.Kind, req *Request) (*Response, error) {
+	var err error
 	q := projections.Query{Resource: k.Resource, Limit: req.Limit, Continue: req.Continue}
 	if k.Namespaced && !req.AllNamespaces {
 		q.Namespace = req.Namespace
@@ -321,6 +335,7 @@ func History(ctx context.Context, js jetstream.JetStream, sealer *events.Sealer,
 				if withObjects {
 					obj.SetResourceVersion(strconv.FormatUint(ev.Seq, 10))
 					h.Object, _ = json.Marshal(obj)
+					h.Object = events.RedactObject(k.Resource, h.Object) // history is for debugging, never for reading secrets
 				}
 			}
 			out = append(out, h)

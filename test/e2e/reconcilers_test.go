@@ -54,6 +54,11 @@ func startCluster(t *testing.T, nodes ...string) *rcluster {
 	})
 	testutil.Eventually(t, 20*time.Second, func() error {
 		for _, n := range nodes {
+			select {
+			case err := <-c.done[n]:
+				t.Fatalf("agent %s stopped: %v", n, err)
+			default:
+			}
 			var node corev1.Node
 			if err := c.get("nodes", "", n, &node); err != nil {
 				return err
@@ -335,7 +340,8 @@ func TestDeploymentRolloutUndoScale(t *testing.T) {
 		t.Fatalf("replicasets %v, want revisions 1=nginx:1 2=nginx:2", revs)
 	}
 
-	// Undo to revision 1: the old template comes back as revision 3.
+	// Back to nginx:1 (the CLI test covers `rollout undo` itself): the
+	// old ReplicaSet becomes the new one again.
 	if err := c.get("deployments", "default", "web", &d); err != nil {
 		t.Fatal(err)
 	}
@@ -594,20 +600,31 @@ func TestEvictionRespectsPDB(t *testing.T) {
 	c := startCluster(t, "n1", "n2")
 	c.apply(deploymentYAML("db", "nginx:1", 3))
 	c.runningOn("default", "app=db", 3, 30*time.Second)
-	c.apply(`{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"db"},"spec":{"minAvailable":2,"selector":{"matchLabels":{"app":"db"}}}}`)
+	c.apply(`{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"db"},"spec":{"minAvailable":3,"selector":{"matchLabels":{"app":"db"}}}}`)
 	pods := c.pods("default", "app=db")
 	evict := func(name string) error {
 		_, err := c.admin.Do(c.ctx(), api.VerbEvict, &api.Request{Namespace: "default", Name: name})
 		return err
 	}
+	refused := func(err error) {
+		t.Helper()
+		if events.ReasonOf(err) != api.ReasonTooManyRequests || !strings.Contains(err.Error(), "disruption budget") {
+			t.Fatalf("eviction: %v, want TooManyRequests", err)
+		}
+	}
+	refused(evict(pods[0].Name)) // 3 healthy, 3 required
+	// One disruption allowed. The nodes' agents are stopped so that the
+	// replacement cannot become Ready before the next eviction.
+	c.apply(`{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"db"},"spec":{"maxUnavailable":1,"selector":{"matchLabels":{"app":"db"}}}}`)
+	c.stopAgent("n1")
+	c.stopAgent("n2")
 	if err := evict(pods[0].Name); err != nil {
 		t.Fatalf("first eviction (3 healthy, 2 required): %v", err)
 	}
-	err := evict(pods[1].Name)
-	if events.ReasonOf(err) != api.ReasonTooManyRequests || !strings.Contains(err.Error(), "disruption budget") {
-		t.Fatalf("second eviction right away: %v, want TooManyRequests", err)
-	}
-	// Once the ReplicaSet's replacement runs, the budget allows another.
+	refused(evict(pods[1].Name)) // 2 healthy, 2 required
+	// Once the replacement runs, the budget allows another.
+	c.startAgent("n1")
+	c.startAgent("n2")
 	testutil.Eventually(t, 30*time.Second, func() error { return evict(pods[1].Name) })
 	c.runningOn("default", "app=db", 3, 30*time.Second)
 }
@@ -651,4 +668,95 @@ func TestUnschedulablePod(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Two stromds share one NATS; stopping the leader hands the reconcilers
+// to the standby within 15 s and reconciliation goes on.
+func TestLeaderFailover(t *testing.T) {
+	ns := testutil.StartNATS(t)
+	start := func(name string) *app.Stromd {
+		d, err := app.Start(context.Background(), app.Config{DataDir: t.TempDir(), NATSURL: ns.ClientURL(), NoAgent: true, NodeName: name,
+			Reconcilers: app.BuiltinReconcilers(app.ReconcilerOptions{})})
+		if err != nil {
+			t.Fatalf("starting stromd %s: %v", name, err)
+		}
+		return d
+	}
+	a, b := start("a"), start("b")
+	stopped := map[*app.Stromd]bool{}
+	t.Cleanup(func() {
+		for _, d := range []*app.Stromd{a, b} {
+			if !stopped[d] {
+				d.Stop()
+			}
+		}
+	})
+	_, js := testutil.Connect(t, ns)
+	leaderOf := func() (string, error) {
+		kv, err := js.KeyValue(context.Background(), "STROM_LEADER")
+		if err != nil {
+			return "", err
+		}
+		e, err := kv.Get(context.Background(), "controllers")
+		if err != nil {
+			return "", err
+		}
+		return string(e.Value()), nil
+	}
+	var first string
+	testutil.Eventually(t, 15*time.Second, func() error {
+		var err error
+		first, err = leaderOf()
+		return err
+	})
+	leader, standby := a, b
+	if first == "b" {
+		leader, standby = b, a
+	}
+	c := &rcluster{t: t, d: standby, admin: testutil.AdminClient(t, standby), agents: map[string]context.CancelFunc{}, done: map[string]chan error{}}
+	c.startAgent("n1")
+	t.Cleanup(func() { c.stopAgent("n1") })
+	c.apply(deploymentYAML("web", "nginx:1", 2))
+	c.runningOn("default", "app=web", 2, 30*time.Second)
+
+	t0 := time.Now()
+	leader.Stop()
+	stopped[leader] = true
+	t.Logf("leader %s stopped in %v", first, time.Since(t0).Round(time.Millisecond))
+	testutil.Eventually(t, 15*time.Second-time.Since(t0), func() error {
+		id, err := leaderOf()
+		if err != nil {
+			return err
+		}
+		if id == first {
+			return fmt.Errorf("leader still %s", id)
+		}
+		return nil
+	})
+	t.Logf("standby took over after %v", time.Since(t0).Round(time.Millisecond))
+	// Reconciliation continues under the new leader.
+	var d appsv1.Deployment
+	if err := c.get("deployments", "default", "web", &d); err != nil {
+		t.Fatal(err)
+	}
+	four := int32(4)
+	d.Spec.Replicas = &four
+	if err := c.update(&d, "default"); err != nil {
+		t.Fatal(err)
+	}
+	c.runningOn("default", "app=web", 4, 15*time.Second)
+}
+
+func (c *rcluster) setUnschedulable(on bool, nodes ...string) {
+	c.t.Helper()
+	for _, name := range nodes {
+		testutil.Eventually(c.t, 10*time.Second, func() error {
+			var n corev1.Node
+			if err := c.get("nodes", "", name, &n); err != nil {
+				return err
+			}
+			n.Spec.Unschedulable = on
+			return c.update(&n, "")
+		})
+	}
 }

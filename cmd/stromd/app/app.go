@@ -102,6 +102,7 @@ type Stromd struct {
 	cancel     context.CancelFunc
 	agentDone  chan error
 	leaderDone chan struct{}
+	stopLeader context.CancelFunc
 
 	// URL is where clients connect; AdminConfig the admin.conf path.
 	URL         string
@@ -138,7 +139,7 @@ func (c *Config) defaults() {
 		c.ServiceCIDR = "10.43.0.0/16"
 	}
 	if c.ClusterDNS == "" {
-		c.ClusterDNS = "node-local: each node's pod-bridge gateway (first address of its pod CIDR), port 53"
+		c.ClusterDNS = "each node's pod-bridge gateway (the first address of its pod CIDR), port 53"
 	}
 	if c.Reconcilers == nil {
 		c.Reconcilers = builtinReconcilers(c)
@@ -222,9 +223,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 			return nil, fmt.Errorf("building reconcilers: %w", err)
 		}
 		d.leaderDone = make(chan struct{})
+		leaderCtx, leaderCancel := context.WithCancel(ctx)
+		d.stopLeader = leaderCancel
 		go func() {
 			defer close(d.leaderDone)
-			_ = leader.Run(ctx, leader.Config{JetStream: d.js, Key: "controllers", Identity: cfg.NodeName, Replicas: cfg.Replicas, Logger: log.Named("leader")},
+			_ = leader.Run(leaderCtx, leader.Config{JetStream: d.js, Key: "controllers", Identity: cfg.NodeName, Replicas: cfg.Replicas, Logger: log.Named("leader")},
 				func(lctx context.Context) {
 					m := manager.New(env, manager.Options{})
 					for _, r := range rs {
@@ -351,6 +354,12 @@ func (d *Stromd) JetStream() jetstream.JetStream { return d.js }
 func (d *Stromd) Stop() {
 	if d.api != nil {
 		d.api.Stop()
+	}
+	// Reconcilers drain first, while the projection they read still
+	// follows the log; the lease is released for a standby.
+	if d.stopLeader != nil {
+		d.stopLeader()
+		<-d.leaderDone
 	}
 	d.cancel()
 	if d.agentDone != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/strom-project/strom/reconcilers/deploymentctl"
+	"github.com/strom-project/strom/reconcilers/endpoints"
 	"github.com/strom-project/strom/reconcilers/gc"
 	"github.com/strom-project/strom/reconcilers/manager"
 	"github.com/strom-project/strom/reconcilers/namespace"
@@ -9,6 +10,7 @@ import (
 	"github.com/strom-project/strom/reconcilers/nodelifecycle"
 	"github.com/strom-project/strom/reconcilers/replicasetctl"
 	"github.com/strom-project/strom/reconcilers/schedule"
+	"github.com/strom-project/strom/reconcilers/svcalloc"
 )
 
 // ReconcilerOptions tune the built-in reconcilers (tests shorten the
@@ -43,6 +45,8 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			gc.New(env),
 			namespace.New(env),
 			nodelifecycle.New(env, o.NodeLifecycle),
+			endpoints.New(env),                    // services issue
+			svcalloc.New(env, svcalloc.Options{}), // services issue
 		}, nil
 	}
 }

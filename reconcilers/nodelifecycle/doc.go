@@ -1,0 +1,14 @@
+// Package nodelifecycle watches node heartbeats and acts on silence, as
+// Kubernetes' node lifecycle controller does.
+//
+// Heartbeats are not in the event log: agents renew a lease in the KV
+// bucket events.LeaseBucket. The controller watches that bucket and
+// notes, per node, when its lease was last renewed. A node whose lease
+// lapses (LeaseDuration, default 40 s) gets Ready=Unknown and the
+// node.kubernetes.io/unreachable:NoExecute taint, and a NodeNotReady
+// Event; once the taint is EvictionTimeout old (default 5 min) the pods
+// bound to the node are deleted for good (the node cannot confirm) unless
+// they tolerate the taint, so their controllers recreate them elsewhere.
+// When heartbeats resume the node is Ready again and the taint removed.
+// Pods bound to a Node that no longer exists are deleted for good too.
+package nodelifecycle

@@ -1,0 +1,332 @@
+package nodelifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+
+	"github.com/strom-project/strom/agent"
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/projections"
+	"github.com/strom-project/strom/reconcilers/controller"
+	"github.com/strom-project/strom/reconcilers/ctlutil"
+	"github.com/strom-project/strom/reconcilers/manager"
+)
+
+// Actor is who the node lifecycle controller writes as.
+const Actor = "system:node-lifecycle-controller"
+
+// TaintUnreachable is the taint of a node whose heartbeats stopped.
+const TaintUnreachable = corev1.TaintNodeUnreachable // node.kubernetes.io/unreachable
+
+// Options tune the controller.
+type Options struct {
+	LeaseDuration   time.Duration // silence before Ready=Unknown; default 40 s
+	EvictionTimeout time.Duration // Unknown before pods are evicted; default 5 min
+}
+
+// Reconciler watches node leases.
+type Reconciler struct {
+	env  manager.Env
+	opts Options
+	rec  *ctlutil.Recorder
+	log  *zap.Logger
+
+	mu        sync.Mutex
+	renewed   map[string]time.Time // lease key → last renewal seen
+	firstSeen map[string]time.Time // node → when this controller first saw it
+	watchCtx  context.Context      // the lease watch's context, nil before the first
+	synced    chan struct{}        // closed once the watch has delivered every lease
+}
+
+// New returns a node lifecycle controller.
+func New(env manager.Env, opts Options) *Reconciler {
+	if opts.LeaseDuration <= 0 {
+		opts.LeaseDuration = 40 * time.Second
+	}
+	if opts.EvictionTimeout <= 0 {
+		opts.EvictionTimeout = 5 * time.Minute
+	}
+	return &Reconciler{env: env, opts: opts, log: ctlutil.Log(env, "nodelifecycle"),
+		rec:     ctlutil.NewRecorder(env, Actor, "node-controller"),
+		renewed: map[string]time.Time{}, firstSeen: map[string]time.Time{}}
+}
+
+// Name implements manager.Reconciler.
+func (r *Reconciler) Name() string { return "nodelifecycle" }
+
+// Keys implements manager.Reconciler.
+func (r *Reconciler) Keys() []string { return ctlutil.Keys(r.env.Store, "nodes") }
+
+// Watches nodes; leases are watched separately (they are not events).
+func (r *Reconciler) Watches() []manager.Watch { return []manager.Watch{{Resource: "nodes"}} }
+
+// ensureWatch starts the lease watch for this leadership term.
+func (r *Reconciler) ensureWatch(ctx context.Context) (chan struct{}, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.watchCtx != nil && r.watchCtx.Err() == nil {
+		return r.synced, nil
+	}
+	kv, err := r.env.Writer.JetStream().KeyValue(ctx, events.LeaseBucket)
+	if err != nil {
+		return nil, fmt.Errorf("opening lease bucket: %w", err)
+	}
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("watching leases: %w", err)
+	}
+	r.watchCtx = ctx
+	r.synced = make(chan struct{})
+	synced := r.synced
+	go func() {
+		defer func() { _ = w.Stop() }()
+		initial := true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					if initial {
+						initial = false
+						close(synced)
+					}
+					continue
+				}
+				t := r.env.Clock.Now()
+				if initial {
+					t = e.Created() // a renewal from before we watched
+				}
+				r.mu.Lock()
+				if e.Operation() == jetstream.KeyValuePut {
+					r.renewed[e.Key()] = t
+				} else {
+					delete(r.renewed, e.Key())
+				}
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return synced, nil
+}
+
+// lastRenewal is when node's lease was last renewed, or when this
+// controller first saw the node if it has no lease.
+func (r *Reconciler) lastRenewal(node string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.renewed[agent.LeaseKey(node)]; ok {
+		return t
+	}
+	t, ok := r.firstSeen[node]
+	if !ok {
+		t = r.env.Clock.Now()
+		r.firstSeen[node] = t
+	}
+	return t
+}
+
+// Reconcile checks one node's lease.
+func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
+	synced, err := r.ensureWatch(ctx)
+	if err != nil {
+		return controller.Result{}, err
+	}
+	select {
+	case <-synced:
+	case <-ctx.Done():
+		return controller.Result{}, ctx.Err()
+	}
+	node, ok, err := ctlutil.Get[corev1.Node](r.env.Store, "nodes", "", key)
+	if err != nil {
+		return controller.Result{}, controller.Terminal(err)
+	}
+	if !ok {
+		// The node is gone: nothing will confirm its pods' deletion.
+		return controller.Result{}, r.evict(ctx, key, nil, "its node was deleted")
+	}
+	now := r.env.Clock.Now()
+	last := r.lastRenewal(key)
+	if now.Sub(last) <= r.opts.LeaseDuration {
+		if err := r.markReady(ctx, node); err != nil {
+			return controller.Result{}, err
+		}
+		return controller.Result{RequeueAfter: last.Add(r.opts.LeaseDuration).Sub(now) + 50*time.Millisecond}, nil
+	}
+	node, err = r.markUnreachable(ctx, node, now)
+	if err != nil {
+		return controller.Result{}, err
+	}
+	taint := findTaint(node, TaintUnreachable)
+	evictAt := now
+	if taint != nil && taint.TimeAdded != nil {
+		evictAt = taint.TimeAdded.Add(r.opts.EvictionTimeout)
+	}
+	if now.Before(evictAt) {
+		wait := evictAt.Sub(now)
+		if renew := r.opts.LeaseDuration / 4; renew < wait {
+			wait = renew // notice resumed heartbeats soon
+		}
+		return controller.Result{RequeueAfter: wait}, nil
+	}
+	if err := r.evict(ctx, key, taint, "its node is unreachable"); err != nil {
+		return controller.Result{}, err
+	}
+	return controller.Result{RequeueAfter: r.opts.LeaseDuration / 4}, nil
+}
+
+// markUnreachable sets Ready=Unknown and the unreachable taint.
+func (r *Reconciler) markUnreachable(ctx context.Context, node *corev1.Node, now time.Time) (*corev1.Node, error) {
+	o := ctlutil.Opts(ctx, Actor)
+	ts := metav1.NewTime(now.UTC().Truncate(time.Second))
+	if c := readyCondition(node); c == nil || c.Status != corev1.ConditionUnknown {
+		next := node.DeepCopy()
+		setReady(next, corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown",
+			Message: "Kubelet stopped posting node status.", LastHeartbeatTime: ts, LastTransitionTime: ts})
+		res, err := r.env.Writer.UpdateStatus(ctx, next, o)
+		if err != nil {
+			return nil, fmt.Errorf("marking node %s Ready=Unknown: %w", node.Name, err)
+		}
+		node = res.Object.(*corev1.Node)
+		r.rec.Eventf(ctx, node, corev1.EventTypeNormal, "NodeNotReady", "Node %s status is now: NodeNotReady", node.Name)
+		r.log.Info("node unreachable", zap.String("node", node.Name))
+	}
+	if findTaint(node, TaintUnreachable) == nil {
+		next := node.DeepCopy()
+		next.Spec.Taints = append(next.Spec.Taints, corev1.Taint{Key: TaintUnreachable, Effect: corev1.TaintEffectNoExecute, TimeAdded: &ts})
+		res, err := r.env.Writer.Update(ctx, next, o)
+		if err != nil {
+			return nil, fmt.Errorf("tainting node %s unreachable: %w", node.Name, err)
+		}
+		node = res.Object.(*corev1.Node)
+	}
+	if err := ctlutil.WaitFor(ctx, r.env.Store, seqOf(node)); err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// markReady undoes markUnreachable once heartbeats resume.
+func (r *Reconciler) markReady(ctx context.Context, node *corev1.Node) error {
+	o := ctlutil.Opts(ctx, Actor)
+	if c := readyCondition(node); c != nil && c.Status == corev1.ConditionUnknown {
+		ts := metav1.NewTime(r.env.Clock.Now().UTC().Truncate(time.Second))
+		next := node.DeepCopy()
+		setReady(next, corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+			Message: "strom-agent is posting ready status", LastHeartbeatTime: ts, LastTransitionTime: ts})
+		res, err := r.env.Writer.UpdateStatus(ctx, next, o)
+		if err != nil {
+			return fmt.Errorf("marking node %s Ready: %w", node.Name, err)
+		}
+		node = res.Object.(*corev1.Node)
+		r.rec.Eventf(ctx, node, corev1.EventTypeNormal, "NodeReady", "Node %s status is now: NodeReady", node.Name)
+	}
+	if findTaint(node, TaintUnreachable) != nil {
+		next := node.DeepCopy()
+		next.Spec.Taints = next.Spec.Taints[:0]
+		for _, t := range node.Spec.Taints {
+			if t.Key != TaintUnreachable {
+				next.Spec.Taints = append(next.Spec.Taints, t)
+			}
+		}
+		if _, err := r.env.Writer.Update(ctx, next, o); err != nil {
+			return fmt.Errorf("removing taint %s from node %s: %w", TaintUnreachable, node.Name, err)
+		}
+	}
+	return nil
+}
+
+// evict deletes for good the pods bound to node that do not tolerate
+// taint (nil: the node is gone, every pod goes).
+func (r *Reconciler) evict(ctx context.Context, node string, taint *corev1.Taint, why string) error {
+	items, _ := r.env.Store.List(projections.Query{Resource: "pods", Fields: fields.OneTermEqualSelector("spec.nodeName", node)})
+	o := ctlutil.Opts(ctx, Actor)
+	var errs []error
+	for _, e := range items {
+		obj, err := e.Object()
+		if err != nil {
+			continue
+		}
+		pod := obj.(*corev1.Pod)
+		if taint != nil && toleratesForever(pod, taint) {
+			continue
+		}
+		if _, err := ctlutil.DeletePod(ctx, r.env.Writer, pod, true, o); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.rec.Eventf(ctx, pod, corev1.EventTypeNormal, "TaintManagerEviction", "Deleting pod %s/%s: %s", pod.Namespace, pod.Name, why)
+	}
+	return errors.Join(errs...)
+}
+
+// toleratesForever: a toleration of the taint without tolerationSeconds.
+func toleratesForever(pod *corev1.Pod, taint *corev1.Taint) bool {
+	for i := range pod.Spec.Tolerations {
+		t := &pod.Spec.Tolerations[i]
+		if tolerates(t, taint) && t.TolerationSeconds == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func readyCondition(n *corev1.Node) *corev1.NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == corev1.NodeReady {
+			return &n.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func setReady(n *corev1.Node, c corev1.NodeCondition) {
+	if cur := readyCondition(n); cur != nil {
+		*cur = c
+		return
+	}
+	n.Status.Conditions = append(n.Status.Conditions, c)
+}
+
+func findTaint(n *corev1.Node, key string) *corev1.Taint {
+	for i := range n.Spec.Taints {
+		if n.Spec.Taints[i].Key == key {
+			return &n.Spec.Taints[i]
+		}
+	}
+	return nil
+}
+
+func seqOf(n *corev1.Node) uint64 {
+	var v uint64
+	fmt.Sscanf(n.ResourceVersion, "%d", &v)
+	return v
+}
+
+func tolerates(t *corev1.Toleration, taint *corev1.Taint) bool {
+	if t.Effect != "" && t.Effect != taint.Effect {
+		return false
+	}
+	if t.Key != "" && t.Key != taint.Key {
+		return false
+	}
+	switch t.Operator {
+	case corev1.TolerationOpExists:
+		return true
+	case "", corev1.TolerationOpEqual:
+		return t.Key != "" && t.Value == taint.Value
+	}
+	return false
+}

@@ -1,0 +1,101 @@
+package nodelifecycle_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/strom-project/strom/agent"
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/reconcilers/ctlutil/ctltest"
+	"github.com/strom-project/strom/reconcilers/nodelifecycle"
+	"github.com/strom-project/strom/test/testutil"
+)
+
+func readyStatus(n *corev1.Node) corev1.ConditionStatus {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+// Silence → Ready=Unknown and the NoExecute taint; after the eviction
+// timeout the node's pods are deleted for good except those tolerating
+// the taint; a renewed lease makes the node Ready again.
+func TestLeaseLapseEvictsAndRecovers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := ctltest.Start(t)
+	e.Create(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"conditions":[{"type":"Ready","status":"True"}]}}`)
+	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"nodeName":"n1","containers":[{"name":"c","image":"x"}]}}`)
+	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent"},"spec":{"nodeName":"n1","tolerations":[{"operator":"Exists"}],"containers":[{"name":"c","image":"x"}]}}`)
+	r := nodelifecycle.New(e.Env, nodelifecycle.Options{LeaseDuration: 40 * time.Second, EvictionTimeout: 5 * time.Minute})
+	reconcile := func() time.Duration {
+		t.Helper()
+		res, err := r.Reconcile(ctx, "n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Sync()
+		return res.RequeueAfter
+	}
+	var n corev1.Node
+	if wait := reconcile(); wait <= 0 || wait > 41*time.Second {
+		t.Fatalf("fresh node re-checked after %v, want within the lease", wait)
+	}
+	e.Get("nodes", "", "n1", &n)
+	if readyStatus(&n) != corev1.ConditionTrue {
+		t.Fatal("fresh node marked not ready")
+	}
+	e.Clock.Advance(41 * time.Second)
+	reconcile()
+	e.Get("nodes", "", "n1", &n)
+	if readyStatus(&n) != corev1.ConditionUnknown || len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "node.kubernetes.io/unreachable" || n.Spec.Taints[0].Effect != corev1.TaintEffectNoExecute {
+		t.Fatalf("silent node: Ready=%s taints %v", readyStatus(&n), n.Spec.Taints)
+	}
+	if e.Count("pods", "default") != 2 {
+		t.Fatal("pods evicted before the eviction timeout")
+	}
+	e.Clock.Advance(5*time.Minute + time.Second)
+	reconcile()
+	var p corev1.Pod
+	if e.Get("pods", "default", "web", &p) || !e.Get("pods", "default", "agent", &p) {
+		t.Fatal("after the timeout: want web deleted for good and the tolerating pod kept")
+	}
+	// Heartbeats resume.
+	kv, err := e.Log.JS.KeyValue(ctx, events.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := json.Marshal(agent.Heartbeat{Time: e.Clock.Now()})
+	if _, err := kv.Put(ctx, agent.LeaseKey("n1"), hb); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, func() error {
+		reconcile()
+		e.Get("nodes", "", "n1", &n)
+		if readyStatus(&n) != corev1.ConditionTrue || len(n.Spec.Taints) != 0 {
+			return errorf("Ready=%s taints %v", readyStatus(&n), n.Spec.Taints)
+		}
+		return nil
+	})
+}
+
+// Pods of a deleted node are deleted for good.
+func TestDeletedNodeReleasesPods(t *testing.T) {
+	e := ctltest.Start(t)
+	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"nodeName":"gone","containers":[{"name":"c","image":"x"}]}}`)
+	r := nodelifecycle.New(e.Env, nodelifecycle.Options{})
+	if _, err := r.Reconcile(context.Background(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	e.Sync()
+	if e.Count("pods", "default") != 0 {
+		t.Fatal("pod of a deleted node still there")
+	}
+}

@@ -1,0 +1,159 @@
+// Package svcalloc garbage-collects ClusterIP and NodePort claims (see
+// events/api/allocate.go) that no Service holds: those of Services
+// deleted without going through the API (the garbage collector, the
+// namespace controller) and those left by a crash between claiming and
+// writing. It is level-based: each run compares every claim with the
+// Services in the view. A claim younger than Grace is kept, so a write
+// that has claimed but not yet reached the view is never robbed.
+package svcalloc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/reconcilers/controller"
+	"github.com/strom-project/strom/reconcilers/manager"
+)
+
+// Key is the reconciler's only key: every run checks every claim.
+const Key = "claims"
+
+// Options tune the reconciler.
+type Options struct {
+	Grace  time.Duration // default 30 s
+	Period time.Duration // default 1 min
+}
+
+// Reconciler releases claims no Service holds.
+type Reconciler struct {
+	env  manager.Env
+	opts Options
+	kv   jetstream.KeyValue
+}
+
+// New returns the reconciler.
+func New(env manager.Env, o Options) *Reconciler {
+	if o.Grace == 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.Period == 0 {
+		o.Period = time.Minute
+	}
+	return &Reconciler{env: env, opts: o}
+}
+
+// Name implements manager.Reconciler.
+func (r *Reconciler) Name() string { return "svcalloc" }
+
+// Workers is 1: one key.
+func (r *Reconciler) Workers() int { return 1 }
+
+// Watches implements manager.Reconciler: any Service change.
+func (r *Reconciler) Watches() []manager.Watch {
+	return []manager.Watch{{Resource: "services", Keys: func(*events.Event) []string { return []string{Key} }}}
+}
+
+// Keys implements manager.Reconciler.
+func (r *Reconciler) Keys() []string { return []string{Key} }
+
+// ClaimEntry is one claim as read from the bucket.
+type ClaimEntry struct {
+	Key      string
+	Revision uint64
+	Claim    api.Claim
+}
+
+// Stale returns the claims to release: older than grace and not held by
+// the Service they name. held maps "ns/name" to the claim keys it holds.
+func Stale(claims []ClaimEntry, held map[string]map[string]bool, now time.Time, grace time.Duration) []ClaimEntry {
+	var out []ClaimEntry
+	for _, c := range claims {
+		if now.Sub(c.Claim.Time) < grace {
+			continue
+		}
+		if held[events.ObjectKey(c.Claim.Namespace, c.Claim.Name)][c.Key] {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Reconcile releases stale claims and comes back after Period.
+func (r *Reconciler) Reconcile(ctx context.Context, _ string) (controller.Result, error) {
+	if r.kv == nil {
+		kv, err := r.env.Writer.JetStream().KeyValue(ctx, api.AllocBucket)
+		if err != nil {
+			return controller.Result{}, fmt.Errorf("opening %s: %w", api.AllocBucket, err)
+		}
+		r.kv = kv
+	}
+	claims, err := r.claims(ctx)
+	if err != nil {
+		return controller.Result{}, err
+	}
+	held := map[string]map[string]bool{}
+	for _, c := range claims {
+		k := events.ObjectKey(c.Claim.Namespace, c.Claim.Name)
+		if _, done := held[k]; done {
+			continue
+		}
+		held[k] = map[string]bool{}
+		e, ok := r.env.Store.Get("services", c.Claim.Namespace, c.Claim.Name)
+		if !ok {
+			continue
+		}
+		obj, err := e.Object()
+		if err != nil {
+			continue
+		}
+		for _, key := range api.ServiceClaims(obj.(*corev1.Service)) {
+			held[k][key] = true
+		}
+	}
+	for _, c := range Stale(claims, held, r.env.Clock.Now(), r.opts.Grace) {
+		err := r.kv.Delete(ctx, c.Key, jetstream.LastRevision(c.Revision))
+		if err != nil {
+			r.env.Logger.Warn("releasing stale claim", zap.String("key", c.Key), zap.Error(err))
+			continue
+		}
+		r.env.Logger.Info("released stale claim", zap.String("key", c.Key), zap.String("owner", events.ObjectKey(c.Claim.Namespace, c.Claim.Name)))
+	}
+	return controller.Result{RequeueAfter: r.opts.Period}, nil
+}
+
+func (r *Reconciler) claims(ctx context.Context) ([]ClaimEntry, error) {
+	keys, err := r.kv.Keys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing claims: %w", err)
+	}
+	out := make([]ClaimEntry, 0, len(keys))
+	for _, k := range keys {
+		e, err := r.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading claim %s: %w", k, err)
+		}
+		var c api.Claim
+		if err := json.Unmarshal(e.Value(), &c); err != nil {
+			r.env.Logger.Warn("unreadable claim", zap.String("key", k), zap.Error(err))
+			continue
+		}
+		out = append(out, ClaimEntry{Key: k, Revision: e.Revision(), Claim: c})
+	}
+	return out, nil
+}
