@@ -8,5 +8,5 @@
 // how `strom get --at` answers.
 //
 // Lock order: Store.mu, then a watcher's mu. Nothing else is locked while
-// Store.mu is held.
+// Store.mu is held. Projection: snapMu, then listMu; decodedMu alone.
 package projections

@@ -35,7 +35,8 @@ type Projection struct {
 	store  *Store
 	stream jetstream.Stream
 
-	snapMu   sync.Mutex // serialises snapshot writes
+	snapMu   sync.Mutex   // serialises snapshot writes
+	listMu   sync.RWMutex // snapshot lists (read) vs deletes (write)
 	lastSnap uint64
 	snapCh   chan struct{}
 
@@ -328,7 +329,10 @@ func (p *Projection) WriteSnapshot(ctx context.Context) (uint64, error) {
 	if err == nil {
 		// Retention-aware: see retention.go.
 		for _, s := range pruneSnapshots(snaps, p.firstSeq(ctx), p.cfg.KeepSnapshots) {
-			if err := os.Delete(ctx, snapName(s)); err != nil {
+			p.listMu.Lock()
+			err := os.Delete(ctx, snapName(s))
+			p.listMu.Unlock()
+			if err != nil {
 				p.log.Warn("pruning snapshot", zap.Uint64("seq", s), zap.Error(err))
 			}
 		}
@@ -338,12 +342,20 @@ func (p *Projection) WriteSnapshot(ctx context.Context) (uint64, error) {
 }
 
 // Snapshots lists the stored snapshot sequences, oldest first.
+//
+// An object-store List racing with a Delete can wait forever for entries
+// the delete purged (the client counts pending entries first), so lists
+// and deletes exclude each other, and a list never waits unbounded.
 func (p *Projection) Snapshots(ctx context.Context) ([]uint64, error) {
 	os, err := p.snapStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	infos, err := os.List(ctx)
+	p.listMu.RLock()
+	defer p.listMu.RUnlock()
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	infos, err := os.List(lctx)
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
 		return nil, nil
 	}
