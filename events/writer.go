@@ -61,9 +61,14 @@ type Writer struct {
 	clock   Clock
 	log     *zap.Logger
 	retries int
+	view    ViewFunc
 }
 
 // WriterConfig configures a Writer.
+// ViewFunc looks an object up in a live view: its stored JSON and the
+// sequence of its last event; ok is false when the view does not hold it.
+type ViewFunc func(resource, namespace, name string) (data []byte, seq uint64, ok bool)
+
 type WriterConfig struct {
 	JetStream jetstream.JetStream
 	// Pool, if set, are more JetStream contexts (on their own connections)
@@ -72,6 +77,9 @@ type WriterConfig struct {
 	Sealer *Sealer
 	Clock  Clock
 	Logger *zap.Logger
+	// View, if set, is tried first for an object's current state on
+	// writes (see readForWrite); the log stays the authority.
+	View ViewFunc
 }
 
 // NewWriter opens the event stream, which must exist (see EnsureStreams).
@@ -86,7 +94,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	w := &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8}
+	w := &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8, view: cfg.View}
 	w.pool = []jetstream.Stream{st}
 	w.pools = cfg.Pool
 	for _, js := range cfg.Pool {
@@ -146,6 +154,22 @@ func (w *Writer) read(ctx context.Context, k *objects.Kind, ns, name string) (*c
 	}
 	obj.SetResourceVersion(strconv.FormatUint(m.Sequence, 10))
 	return &current{obj: obj, seq: m.Sequence, deleted: ev.Type == TypeDeleted, ev: ev}, nil
+}
+
+// readForWrite reads the current state from the view when allowed and
+// the view has the object, else from the log. It says which it used.
+func (w *Writer) readForWrite(ctx context.Context, k *objects.Kind, ns, name string, viewOK bool) (*current, bool, error) {
+	if viewOK && w.view != nil {
+		if data, seq, ok := w.view(k.Resource, ns, name); ok {
+			obj, err := objects.DecodeStored(k, data)
+			if err == nil {
+				obj.SetResourceVersion(strconv.FormatUint(seq, 10))
+				return &current{obj: obj, seq: seq}, true, nil
+			}
+		}
+	}
+	cur, err := w.read(ctx, k, ns, name)
+	return cur, false, err
 }
 
 // Get returns an object's current state from the log: NotFound if it does
@@ -276,7 +300,11 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 	}
 	wantRV := obj.GetResourceVersion()
 	for attempt := 0; ; attempt++ {
-		cur, err := w.read(ctx, k, ns, name)
+		// The first try takes the current state from the live view when it
+		// has the object (one round trip less); the append's expected
+		// sequence catches a stale view. Anything decided on the view alone
+		// — unchanged, or a refusal — is confirmed from the log.
+		cur, fromView, err := w.readForWrite(ctx, k, ns, name, attempt == 0 && wantRV == "")
 		if err != nil {
 			return nil, err
 		}
@@ -285,9 +313,15 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 		}
 		next, typ, err := w.next(k, obj, cur, m)
 		if err != nil {
+			if fromView {
+				continue
+			}
 			return nil, err
 		}
 		if next == nil {
+			if fromView {
+				continue
+			}
 			return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq, Warnings: warnings}, nil
 		}
 		// An existing object's namespace exists (deleting a namespace

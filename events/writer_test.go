@@ -3,6 +3,7 @@ package events_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -328,5 +329,45 @@ func TestTerminatingNamespaceRefusesNewObjects(t *testing.T) {
 	d.Namespace = "dying"
 	if _, err := l.Writer.Apply(ctx, d, user("a")); events.ReasonOf(err) != events.ReasonForbidden {
 		t.Fatalf("create in terminating namespace: %v, want Forbidden", err)
+	}
+}
+
+// A stale view never makes the write path drop a write or refuse wrongly:
+// the view is only a first guess, the log decides.
+func TestStaleViewIsOnlyAGuess(t *testing.T) {
+	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	ctx := context.Background()
+	mustNamespace(t, l, "default")
+	first, err := l.Writer.Apply(ctx, deployment("web", "nginx:1"), user("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Writer.Apply(ctx, deployment("web", "nginx:2"), user("a")); err != nil {
+		t.Fatal(err)
+	}
+	// A view stuck at the first version.
+	staleData, _ := json.Marshal(first.Object)
+	stale := func(resource, ns, name string) ([]byte, uint64, bool) {
+		if resource == "deployments" && name == "web" {
+			return staleData, first.Seq, true
+		}
+		return nil, 0, false
+	}
+	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Clock: testutil.NewFakeClock(t0), View: stale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Identical to the stale view but not to the log: must be configured.
+	res, err := w.Apply(ctx, deployment("web", "nginx:1"), user("a"))
+	if err != nil || res.Outcome != events.Configured {
+		t.Fatalf("apply over a stale view: %v %v, want configured", res, err)
+	}
+	got, _ := l.Writer.Get(ctx, objects.ByKind("Deployment"), "default", "web")
+	if img := got.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Image; img != "nginx:1" {
+		t.Fatalf("image %q in the log, want nginx:1", img)
+	}
+	// A different image: the stale guess conflicts, the retry reads the log.
+	if res, err := w.Apply(ctx, deployment("web", "nginx:3"), user("a")); err != nil || res.Outcome != events.Configured {
+		t.Fatalf("apply after a stale guess: %v %v", res, err)
 	}
 }

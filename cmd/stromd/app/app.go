@@ -186,10 +186,21 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer")}); err != nil {
+	if d.proj, err = projections.New(ctx, projections.Config{JetStream: d.js, Sealer: sealer, Logger: log.Named("projection"), SnapshotEvery: cfg.SnapshotEvery}); err != nil {
 		return nil, err
 	}
-	if d.proj, err = projections.New(ctx, projections.Config{JetStream: d.js, Sealer: sealer, Logger: log.Named("projection"), SnapshotEvery: cfg.SnapshotEvery}); err != nil {
+	view := func(resource, ns, name string) ([]byte, uint64, bool) {
+		st := d.proj.Store()
+		if st == nil {
+			return nil, 0, false
+		}
+		e, ok := st.Get(resource, ns, name)
+		if !ok {
+			return nil, 0, false
+		}
+		return e.Data, e.Seq, true
+	}
+	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer"), View: view}); err != nil {
 		return nil, err
 	}
 	if err := d.proj.Start(ctx); err != nil {
