@@ -21,6 +21,9 @@ type realOptions struct {
 	imageDir          string
 	manifestDir       string
 	cleanup           bool
+	noServiceProxy    bool   // services issue
+	serviceCIDR       string // services issue
+	clusterCIDR       string // services issue
 }
 
 func addRealFlags(f *pflag.FlagSet, o *realOptions) {
@@ -30,6 +33,9 @@ func addRealFlags(f *pflag.FlagSet, o *realOptions) {
 	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
 	f.StringVar(&o.manifestDir, "manifest-dir", "", "directory of static pod manifests")
 	f.BoolVar(&o.cleanup, "cleanup", false, "remove every iptables rule and chain the agent owns, then exit")
+	f.BoolVar(&o.noServiceProxy, "no-service-proxy", false, "run neither the iptables service proxy nor the node-local cluster DNS")
+	f.StringVar(&o.serviceCIDR, "service-cidr", "10.43.0.0/16", "ClusterIP range, routed to the pod bridge")
+	f.StringVar(&o.clusterCIDR, "cluster-cidr", "10.42.0.0/16", "pod address range (traffic from elsewhere to services is masqueraded)")
 }
 
 // RealConfig turns the flags into the agent's real-pod configuration.
@@ -44,6 +50,9 @@ func (o *realOptions) RealConfig(nodeIP string, log *zap.Logger) (agent.RealConf
 	}
 	if o.clusterDNS != "" {
 		rc.ClusterDNS = strings.Split(o.clusterDNS, ",")
+	}
+	if !o.noServiceProxy {
+		rc.Services = &agent.ServicesConfig{ServiceCIDR: o.serviceCIDR, ClusterCIDR: o.clusterCIDR, NodeIP: nodeIP, NoDNS: o.clusterDNS != ""}
 	}
 	return rc, nil
 }

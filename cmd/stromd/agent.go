@@ -19,6 +19,8 @@ type agentOptions struct {
 	nodeIP            string
 	clusterDNS        string
 	imageDir          string
+	manifestDir       string
+	noServiceProxy    bool // services issue
 }
 
 var agentFlags agentOptions
@@ -29,6 +31,8 @@ func addAgentFlags(f *pflag.FlagSet, o *agentOptions) {
 	f.StringVar(&o.nodeIP, "node-ip", "", "this node's internal IP address")
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "cluster DNS addresses (comma-separated) written to pods' resolv.conf")
 	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
+	f.StringVar(&o.manifestDir, "manifest-dir", "", "directory of static pod manifests the node agent keeps running")
+	f.BoolVar(&o.noServiceProxy, "no-service-proxy", false, "run neither the iptables service proxy nor the node-local cluster DNS")
 }
 
 // agentFunc runs the node agent in-process, with real pods on containerd.
@@ -45,9 +49,12 @@ func agentFunc(o *agentOptions) app.AgentFunc {
 		if o.clusterDNS != "" {
 			rc.ClusterDNS = strings.Split(o.clusterDNS, ",")
 		}
+		if !o.noServiceProxy {
+			rc.Services = &agent.ServicesConfig{ServiceCIDR: env.ServiceCIDR, ClusterCIDR: env.ClusterCIDR, NodeIP: o.nodeIP, NoDNS: o.clusterDNS != ""}
+		}
 		return agent.Run(ctx, agent.Config{
 			NodeName: env.NodeName, NodeIP: o.nodeIP, Client: env.Client, Conn: env.Conn,
-			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Version: "strom-" + app.Version, Logger: env.Logger,
+			Pods: agent.RealPods(rc), WaitForPodCIDR: true, ManifestDir: o.manifestDir, Version: "strom-" + app.Version, Logger: env.Logger,
 		})
 	}
 }
