@@ -261,6 +261,9 @@ func (p *Projection) follow(ctx context.Context, from uint64) error {
 	go func() {
 		<-ctx.Done()
 		cc.Stop()
+		// Readers waiting for sequences this view will never apply now
+		// return at once instead of waiting out their deadlines.
+		p.store.fail(errors.New("the projection has stopped"))
 	}()
 	return nil
 }

@@ -244,6 +244,10 @@ func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
 	go func() {
 		select {
 		case <-ctx.Done():
+			// Taking the lock orders this wake-up after a waiter's check:
+			// a waiter holds the read lock from its check until Wait.
+			s.mu.Lock()
+			s.mu.Unlock()
 			s.changed.Broadcast()
 		case <-done:
 		}

@@ -56,6 +56,7 @@ func startCluster(t *testing.T, nodes ...string) *rcluster {
 		for _, n := range nodes {
 			select {
 			case err := <-c.done[n]:
+				delete(c.agents, n) // its result is consumed: cleanup must not wait for it
 				t.Fatalf("agent %s stopped: %v", n, err)
 			default:
 			}
@@ -94,7 +95,11 @@ func (c *rcluster) startAgent(name string) {
 func (c *rcluster) stopAgent(name string) {
 	if cancel := c.agents[name]; cancel != nil {
 		cancel()
-		<-c.done[name]
+		select {
+		case <-c.done[name]:
+		case <-time.After(60 * time.Second):
+			c.t.Errorf("agent %s did not stop within 60s", name)
+		}
 		delete(c.agents, name)
 	}
 }
