@@ -11,6 +11,8 @@ go test -run '^$' -bench 'WritePath' -benchtime 20000x ./test/bench/
 go test -run '^$' -bench 'ProjectionRebuild|RestartToServing' -benchtime 1x -timeout 60m ./test/bench/
 echo "== time travel, scheduling end to end (if present)"
 go test -run '^$' -bench 'At|Export|Replay|Schedul' -benchtime 1x -timeout 60m ./test/bench/ || true
+echo "== services end to end: endpoint change to rules (root: real containerd, CNI, iptables in a netns)"
+go test -run '^$' -bench ServiceRuleLatency -benchtime 1x -timeout 20m ./test/e2e/
 echo "== scheduler core"
 go test -run '^$' -bench . ./reconcilers/scheduler/
 echo "== service proxy"

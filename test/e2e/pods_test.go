@@ -33,7 +33,7 @@ type realNode struct {
 	imgDir string // the test images' archives
 }
 
-func startRealNode(t *testing.T) *realNode {
+func startRealNode(t testing.TB) *realNode {
 	t.Helper()
 	ctrtest.RequireRoot(t)
 	ctr := ctrtest.Start(t)
@@ -96,7 +96,7 @@ func startRealNode(t *testing.T) *realNode {
 	return &realNode{d: d, admin: testutil.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir}
 }
 
-func (n *realNode) apply(t *testing.T, manifest string) {
+func (n *realNode) apply(t testing.TB, manifest string) {
 	t.Helper()
 	out, err := exec.Command(filepath.Join(binDir, "strom"), "--config", n.config, "apply", "-f", writeTemp(t, manifest)).CombinedOutput()
 	if err != nil {
@@ -104,12 +104,12 @@ func (n *realNode) apply(t *testing.T, manifest string) {
 	}
 }
 
-func (n *realNode) strom(t *testing.T, args ...string) (string, error) {
+func (n *realNode) strom(t testing.TB, args ...string) (string, error) {
 	out, err := exec.Command(filepath.Join(binDir, "strom"), append([]string{"--config", n.config}, args...)...).CombinedOutput()
 	return string(out), err
 }
 
-func writeTemp(t *testing.T, s string) string {
+func writeTemp(t testing.TB, s string) string {
 	p := filepath.Join(t.TempDir(), "m.yaml")
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func writeTemp(t *testing.T, s string) string {
 	return p
 }
 
-func (n *realNode) pod(t *testing.T, name string) (*corev1.Pod, error) {
+func (n *realNode) pod(t testing.TB, name string) (*corev1.Pod, error) {
 	resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: "pods", Namespace: "default", Name: name})
 	if err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ type svcNode struct {
 	netns *netns.NetNS
 }
 
-func startServiceNode(t *testing.T) *svcNode {
+func startServiceNode(t testing.TB) *svcNode {
 	t.Helper()
 	ctrtest.RequireRoot(t)
 	if _, err := exec.LookPath("iptables-restore"); err != nil {
@@ -120,7 +120,7 @@ func (n *svcNode) get(addr string) (string, error) {
 }
 
 // spread sends count requests and returns how many each host answered.
-func (n *svcNode) spread(t *testing.T, addr string, count int) map[string]int {
+func (n *svcNode) spread(t testing.TB, addr string, count int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	for i := 0; i < count; i++ {
@@ -133,7 +133,7 @@ func (n *svcNode) spread(t *testing.T, addr string, count int) map[string]int {
 	return got
 }
 
-func (n *svcNode) getObj(t *testing.T, resource, name string, into any) error {
+func (n *svcNode) getObj(t testing.TB, resource, name string, into any) error {
 	resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: resource, Namespace: "default", Name: name})
 	if err != nil {
 		return err
@@ -142,7 +142,7 @@ func (n *svcNode) getObj(t *testing.T, resource, name string, into any) error {
 }
 
 // readyIPs returns the ready and not-ready addresses of an Endpoints.
-func (n *svcNode) endpointIPs(t *testing.T, name string) (ready, notReady []string, err error) {
+func (n *svcNode) endpointIPs(t testing.TB, name string) (ready, notReady []string, err error) {
 	var ep corev1.Endpoints
 	if err := n.getObj(t, "endpoints", name, &ep); err != nil {
 		return nil, nil, err
@@ -437,7 +437,7 @@ spec:
 	})
 }
 
-func unreadyIP(t *testing.T, n *svcNode) string {
+func unreadyIP(t testing.TB, n *svcNode) string {
 	p, err := n.pod(t, "web-unready")
 	if err != nil || p.Status.PodIP == "" {
 		t.Fatalf("web-unready: %v", err)
