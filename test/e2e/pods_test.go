@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	cnins "github.com/containernetworking/plugins/pkg/ns"
+	"github.com/containerd/containerd/pkg/netns"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/agent"
@@ -31,9 +31,12 @@ type realNode struct {
 	admin  *api.Client
 	config string // admin.conf for the CLI binary
 	imgDir string // the test images' archives
+	netns  *netns.NetNS
 }
 
-func startRealNode(t testing.TB) *realNode {
+// startRealNode starts it; services, if not nil, turns on the node's
+// service proxy and DNS.
+func startRealNode(t testing.TB, services *agent.ServicesConfig) *realNode {
 	t.Helper()
 	ctrtest.RequireRoot(t)
 	ctr := ctrtest.Start(t)
@@ -68,14 +71,9 @@ func startRealNode(t testing.TB) *realNode {
 		RootDir: filepath.Join(dir, "agent"), RunDir: filepath.Join(dir, "run"), LogDir: filepath.Join(dir, "logs"),
 		LogDriver: self, ImageDir: imgDir, HostNetNS: node.GetPath(), Conn: ac.Conn(),
 		ProbeDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := node.Do(func(cnins.NetNS) error {
-				var err error
-				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
+			return dialIn(ctx, node, network, addr)
 		},
+		Services: services,
 	}
 	go func() {
 		done <- agent.Run(ctx, agent.Config{NodeName: "node-1", NodeIP: "10.99.0.1", Client: ac, Conn: ac.Conn(),
@@ -93,7 +91,7 @@ func startRealNode(t testing.TB) *realNode {
 			t.Errorf("agent did not stop")
 		}
 	})
-	return &realNode{d: d, admin: testutil.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir}
+	return &realNode{d: d, admin: testutil.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir, netns: node}
 }
 
 func (n *realNode) apply(t testing.TB, manifest string) {
@@ -127,7 +125,7 @@ func (n *realNode) pod(t testing.TB, name string) (*corev1.Pod, error) {
 }
 
 func TestRealPodsEndToEnd(t *testing.T) {
-	n := startRealNode(t)
+	n := startRealNode(t, nil)
 	n.apply(t, `apiVersion: v1
 kind: ConfigMap
 metadata: {name: greeting}

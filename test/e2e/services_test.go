@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -23,14 +22,12 @@ import (
 	"github.com/strom-project/strom/agent"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/ctrtest"
-	"github.com/strom-project/strom/test/images"
 	"github.com/strom-project/strom/test/testutil"
 )
 
 // svcNode is a real node with the service proxy and node-local DNS on.
 type svcNode struct {
 	*realNode
-	netns *netns.NetNS
 }
 
 func startServiceNode(t testing.TB) *svcNode {
@@ -39,58 +36,11 @@ func startServiceNode(t testing.TB) *svcNode {
 	if _, err := exec.LookPath("iptables-restore"); err != nil {
 		t.Fatalf("the service proxy needs iptables-restore: %v", err)
 	}
-	ctr := ctrtest.Start(t)
-	node := ctrtest.NewNetNS(t)
-	dir := t.TempDir()
-	t.Cleanup(func() {
-		if err := ctrtest.UnmountUnder(dir); err != nil {
-			t.Errorf("unmounting under %s: %v", dir, err)
-		}
-	})
-	imgDir := filepath.Join(dir, "images")
-	if _, err := images.BuildAll(context.Background(), imgDir); err != nil {
-		t.Fatalf("building test images: %v", err)
-	}
-	d := testutil.StartStromd(t)
-	cfg, err := api.LoadConfig(d.AgentConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := api.Dial(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ac.Close)
-	self, _ := os.Executable()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	rc := agent.RealConfig{
-		ContainerdAddress: ctr.Address, Namespace: ctr.Namespace,
-		RootDir: filepath.Join(dir, "agent"), RunDir: filepath.Join(dir, "run"), LogDir: filepath.Join(dir, "logs"),
-		LogDriver: self, ImageDir: imgDir, HostNetNS: node.GetPath(), Conn: ac.Conn(),
-		ProbeDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dialIn(ctx, node, network, addr)
-		},
-		// Names outside the cluster go to a closed port on the node's
-		// own loopback: nothing leaves the test's network namespace.
-		Services: &agent.ServicesConfig{NodeIP: "10.99.0.1", DNSUpstreams: []string{"127.0.0.1:9"}, Resync: 5 * time.Second},
-	}
-	go func() {
-		done <- agent.Run(ctx, agent.Config{NodeName: "node-1", NodeIP: "10.99.0.1", Client: ac, Conn: ac.Conn(),
-			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Resync: 2 * time.Second})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("agent: %v", err)
-			}
-		case <-time.After(60 * time.Second):
-			t.Errorf("agent did not stop")
-		}
-	})
-	return &svcNode{realNode: &realNode{d: d, admin: testutil.AdminClient(t, d), config: d.AdminConfig}, netns: node}
+	// Names outside the cluster go to a closed port on the node's own
+	// loopback: nothing leaves the test's network namespace.
+	return &svcNode{realNode: startRealNode(t, &agent.ServicesConfig{
+		NodeIP: "10.99.0.1", DNSUpstreams: []string{"127.0.0.1:9"}, Resync: 5 * time.Second,
+	})}
 }
 
 func dialIn(ctx context.Context, node *netns.NetNS, network, addr string) (net.Conn, error) {
