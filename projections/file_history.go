@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -344,55 +343,10 @@ func decodeSnapshotMaybeSealed(data []byte, sealer *events.Sealer) (*Store, erro
 // decodeSnapshotRaw reads a snapshot without opening secrets, which become
 // placeholders. It follows snapshot.go's layout.
 func decodeSnapshotRaw(data []byte) (*Store, error) {
-	r := bytes.NewReader(data)
-	magic := make([]byte, len(snapMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != snapMagic {
-		return nil, errors.New("snapshot: not a Strom snapshot")
-	}
-	d := &snapReader{r: bufio.NewReader(r)}
-	if v := d.uvarint(); v != snapVersion {
-		return nil, fmt.Errorf("snapshot: version %d, this build reads %d", v, snapVersion)
-	}
-	s := NewStore()
-	s.lastSeq = d.uvarint()
-	if ns := d.varint(); ns != 0 {
-		s.lastTime = time.Unix(0, ns).UTC()
-	}
-	n := d.uvarint()
-	for i := uint64(0); i < n && d.err == nil; i++ {
-		e := &Entry{Resource: d.str(), Namespace: d.str(), Name: d.str(), UID: d.str(), Seq: d.uvarint()}
-		if nl := d.uvarint(); nl > 0 && d.err == nil {
-			e.Labels = make(map[string]string, nl)
-			for j := uint64(0); j < nl && d.err == nil; j++ {
-				k := d.str()
-				e.Labels[k] = d.str()
-			}
-		}
-		e.NodeName = d.str()
-		if no := d.uvarint(); no > 0 && d.err == nil {
-			e.Owners = make([]string, no)
-			for j := range e.Owners {
-				e.Owners[j] = d.str()
-			}
-		}
-		e.Data = d.bytes()
-		if d.err != nil {
-			break
-		}
-		if events.IsSecret(e.Resource) {
-			e.Data = events.SealedPlaceholder(&events.Event{Name: e.Name, Namespace: e.Namespace, UID: e.UID, Labels: e.Labels})
-		}
-		t := s.tables[e.Resource]
-		if t == nil {
-			t = newTable()
-			s.tables[e.Resource] = t
-		}
-		t.put(e)
-	}
-	if d.err != nil {
-		return nil, fmt.Errorf("snapshot: truncated or corrupt: %w", d.err)
-	}
-	return s, nil
+	return decodeSnapshot(bytes.NewReader(data), func(e *Entry) error {
+		e.Data = events.SealedPlaceholder(&events.Event{Name: e.Name, Namespace: e.Namespace, UID: e.UID, Labels: e.Labels})
+		return nil
+	})
 }
 
 // matchAny reports whether subject matches one of the NATS filters.

@@ -79,8 +79,25 @@ func (s *Store) EncodeSnapshot(w io.Writer, sealer *events.Sealer) (uint64, erro
 	return seq, bw.Flush()
 }
 
-// DecodeSnapshot reads a snapshot into a new Store.
+// DecodeSnapshot reads a snapshot into a new Store, opening sealed
+// Secret payloads with sealer.
 func DecodeSnapshot(r io.Reader, sealer *events.Sealer) (*Store, error) {
+	return decodeSnapshot(r, func(e *Entry) error {
+		if sealer == nil {
+			return errors.New("snapshot holds secrets but no key is configured")
+		}
+		plain, err := sealer.Open(e.Data)
+		if err != nil {
+			return fmt.Errorf("snapshot: secret %s: %w", e.Key(), err)
+		}
+		e.Data = plain
+		return nil
+	})
+}
+
+// decodeSnapshot reads a snapshot; secret is called on each Secret entry
+// to turn its sealed payload into what the view holds.
+func decodeSnapshot(r io.Reader, secret func(*Entry) error) (*Store, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	magic := make([]byte, len(snapMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != snapMagic {
@@ -120,14 +137,9 @@ func DecodeSnapshot(r io.Reader, sealer *events.Sealer) (*Store, error) {
 			break
 		}
 		if e.Resource == "secrets" {
-			if sealer == nil {
-				return nil, errors.New("snapshot holds secrets but no key is configured")
+			if err := secret(e); err != nil {
+				return nil, err
 			}
-			plain, err := sealer.Open(e.Data)
-			if err != nil {
-				return nil, fmt.Errorf("snapshot: secret %s: %w", e.Key(), err)
-			}
-			e.Data = plain
 		}
 		t := s.tables[e.Resource]
 		if t == nil {
