@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 	"io"
 	"sort"
 
@@ -159,7 +160,11 @@ func listSnapshots(ctx context.Context, js jetstream.JetStream) ([]uint64, error
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", events.SnapshotBucket, err)
 	}
-	infos, err := os.List(ctx)
+	// Bounded: an object-store List racing a snapshot delete in another
+	// process can wait forever (see Projection.Snapshots).
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	infos, err := os.List(lctx)
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
 		return nil, nil
 	}
