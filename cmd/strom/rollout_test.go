@@ -37,6 +37,10 @@ func (c *cluster) hollowNodes(names ...string) {
 		}()
 		c.t.Cleanup(func() { cancel(); <-done; ac.Close() })
 	}
+	// The agents register asynchronously: wait until every node is seen.
+	for _, n := range names {
+		c.visible("node", n)
+	}
 }
 
 const rolloutYAML = `apiVersion: apps/v1

@@ -331,6 +331,13 @@ func (d *Stromd) bootstrap(ctx context.Context) error {
 }
 
 func (d *Stromd) writeClientConfigs(creds *Credentials) error {
+	// The API's subscriptions must be in place on the server before a
+	// client can find admin.conf: a flush is a round trip behind them.
+	if d.nc != nil {
+		if err := d.nc.Flush(); err != nil {
+			return fmt.Errorf("flushing API subscriptions: %w", err)
+		}
+	}
 	admin := &api.Config{Server: d.URL, User: "admin"}
 	agent := &api.Config{Server: d.URL, User: "agent"}
 	switch {
