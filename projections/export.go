@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -160,23 +158,5 @@ func listSnapshots(ctx context.Context, js jetstream.JetStream) ([]uint64, error
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", events.SnapshotBucket, err)
 	}
-	// Bounded: an object-store List racing a snapshot delete in another
-	// process can wait forever (see Projection.Snapshots).
-	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	infos, err := os.List(lctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listing snapshots: %w", err)
-	}
-	var out []uint64
-	for _, in := range infos {
-		if s, ok := parseSnapName(in.Name); ok && !in.Deleted {
-			out = append(out, s)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out, nil
+	return snapshotSeqs(ctx, os)
 }

@@ -356,6 +356,13 @@ func (p *Projection) Snapshots(ctx context.Context) ([]uint64, error) {
 	}
 	p.listMu.RLock()
 	defer p.listMu.RUnlock()
+	return snapshotSeqs(ctx, os)
+}
+
+// snapshotSeqs lists the snapshot sequences in a bucket, oldest first,
+// waiting at most 30 s (a List can hang on entries a concurrent Delete in
+// another process purged).
+func snapshotSeqs(ctx context.Context, os jetstream.ObjectStore) ([]uint64, error) {
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	infos, err := os.List(lctx)
