@@ -44,24 +44,12 @@ func (c *cli) diffCommand() *cobra.Command {
 			default:
 				return fmt.Errorf("--output %q: want json or nothing", output)
 			}
-			cl, err := c.connect()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := c.ctx()
-			defer cancel()
-			resp, err := cl.Do(ctx, api.VerbDiff, req)
-			if err != nil {
-				return err
-			}
 			var d api.DiffResult
-			if err := json.Unmarshal(resp.Data, &d); err != nil {
-				return fmt.Errorf("diff: malformed response: %w", err)
+			if err := c.callData(api.VerbDiff, req, &d); err != nil {
+				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(c.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(&d)
+				return c.printJSON(&d)
 			}
 			printDiff(c, &d)
 			return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,4 +117,30 @@ func (c *cli) warn(warnings []string) {
 	for _, w := range warnings {
 		fmt.Fprintln(c.err, "Warning:", w)
 	}
+}
+
+// callData sends a verb whose answer travels in Response.Data and decodes
+// it into into.
+func (c *cli) callData(verb string, req *api.Request, into any) error {
+	cl, err := c.connect()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	resp, err := cl.Do(ctx, verb, req)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(resp.Data, into); err != nil {
+		return fmt.Errorf("%s: malformed response: %w", verb, err)
+	}
+	return nil
+}
+
+// printJSON writes v as -o json does: indented, one document.
+func (c *cli) printJSON(v any) error {
+	enc := json.NewEncoder(c.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

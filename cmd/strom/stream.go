@@ -41,9 +41,7 @@ func (c *cli) streamCommand() *cobra.Command {
 				}
 			}
 			if output == "json" {
-				enc := json.NewEncoder(c.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				return c.printJSON(struct {
 					*api.StreamInfo
 					Replay api.StreamExtra `json:"replay"`
 				}{s, extra})
@@ -148,9 +146,7 @@ func (c *cli) streamCheckCommand() *cobra.Command {
 				return fmt.Errorf("check: malformed report: %w", err)
 			}
 			if output == "json" {
-				enc := json.NewEncoder(c.out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(&r); err != nil {
+				if err := c.printJSON(&r); err != nil {
 					return err
 				}
 			} else {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -42,10 +41,6 @@ default the object's last (for a deleted pod: why it was deleted).`,
 			default:
 				return fmt.Errorf("--output %q: want json or nothing", output)
 			}
-			cl, err := c.connect()
-			if err != nil {
-				return err
-			}
 			req := &api.Request{Resource: targets[0].kind.Resource, Namespace: c.ns(), Name: targets[0].names[0], Params: map[string]string{}}
 			if why {
 				req.Params["why"] = "true"
@@ -53,20 +48,12 @@ default the object's last (for a deleted pod: why it was deleted).`,
 			if seq > 0 {
 				req.Params["seq"] = strconv.FormatUint(seq, 10)
 			}
-			ctx, cancel := c.ctx()
-			defer cancel()
-			resp, err := cl.Do(ctx, api.VerbTrace, req)
-			if err != nil {
+			var t projections.TraceResult
+			if err := c.callData(api.VerbTrace, req, &t); err != nil {
 				return err
 			}
-			var t projections.TraceResult
-			if err := json.Unmarshal(resp.Data, &t); err != nil {
-				return fmt.Errorf("trace: malformed response: %w", err)
-			}
 			if output == "json" {
-				enc := json.NewEncoder(c.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(&t)
+				return c.printJSON(&t)
 			}
 			printTrace(c.out, &t, why)
 			return nil
