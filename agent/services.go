@@ -51,6 +51,8 @@ type ServicesConfig struct {
 	Resync       time.Duration // full list of Services and Endpoints; default 30 s
 	// Proxy tunes the proxier (MinSyncInterval, FullSyncInterval).
 	Proxy proxy.ProxierConfig
+	// ProxyMode is proxy.ModeIPTables (default) or proxy.ModeNFTables.
+	ProxyMode string
 }
 
 func (c *ServicesConfig) defaults() {
@@ -65,6 +67,9 @@ func (c *ServicesConfig) defaults() {
 	}
 	if c.Resync == 0 {
 		c.Resync = 30 * time.Second
+	}
+	if c.ProxyMode == "" {
+		c.ProxyMode = proxy.ModeIPTables
 	}
 }
 
@@ -95,15 +100,17 @@ func startServices(ctx context.Context, rc RealConfig, node *corev1.Node, netm *
 	if err != nil {
 		return "", fmt.Errorf("cluster CIDR %q: %w", cfg.ClusterCIDR, err)
 	}
-	runner, err := proxy.NewExecRunner(proxy.ExecOptions{NetnsPath: rc.HostNetNS})
-	if err != nil {
-		return "", err
-	}
 	pc := cfg.Proxy
 	pc.PodCIDR = cluster
 	pc.LocalhostNodePorts = true
-	s := &services{cfg: cfg, log: log, client: client,
-		px:   proxy.NewProxier(runner, pc, log.Named("proxy"), nil),
+	if local, err := netip.ParsePrefix(node.Spec.PodCIDR); err == nil {
+		pc.LocalPodCIDR = local
+	}
+	px, err := newProxier(cfg.ProxyMode, rc.HostNetNS, pc, log)
+	if err != nil {
+		return "", err
+	}
+	s := &services{cfg: cfg, log: log, client: client, px: px,
 		svcs: map[string]*corev1.Service{}, eps: map[string]*corev1.Endpoints{}, seq: map[string]uint64{}}
 	dnsAddr := ""
 	if !cfg.NoDNS {
@@ -122,8 +129,37 @@ func startServices(ctx context.Context, rc RealConfig, node *corev1.Node, netm *
 	}()
 	go s.px.Run(ctx)
 	go s.resyncLoop(ctx)
-	log.Info("service proxy started", zap.String("serviceCIDR", cfg.ServiceCIDR), zap.String("dns", dnsAddr))
+	log.Info("service proxy started", zap.String("mode", cfg.ProxyMode), zap.String("serviceCIDR", cfg.ServiceCIDR), zap.String("dns", dnsAddr))
 	return dnsAddr, nil
+}
+
+// newProxier builds the proxier of the chosen mode and removes what the
+// other mode may have left on the node (a switch of --proxy-mode), so the
+// two never both program services.
+func newProxier(mode, netnsPath string, pc proxy.ProxierConfig, log *zap.Logger) (*proxy.Proxier, error) {
+	ipt, err := proxy.NewExecRunner(proxy.ExecOptions{NetnsPath: netnsPath})
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case proxy.ModeIPTables:
+		if nft, err := proxy.NewExecNFT(netnsPath); err == nil {
+			if err := proxy.CleanupNFT(nft); err != nil {
+				log.Warn("could not remove the nftables proxy table", zap.Error(err))
+			}
+		}
+		return proxy.NewProxier(ipt, pc, log.Named("proxy"), nil), nil
+	case proxy.ModeNFTables:
+		nft, err := proxy.NewExecNFT(netnsPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := proxy.Cleanup(ipt); err != nil {
+			log.Warn("could not remove the iptables proxy rules", zap.Error(err))
+		}
+		return proxy.NewNFTProxier(nft, pc, log.Named("proxy"), nil), nil
+	}
+	return nil, proxy.CheckMode(mode)
 }
 
 // startDNS gives the bridge its gateway address (the bridge plugin keeps

@@ -2,7 +2,7 @@
 # Installs the Debian packages Strom's node agent and tests need, if any is
 # missing. Idempotent; needs root and apt.
 set -euo pipefail
-pkgs=(containerd runc containernetworking-plugins iptables iproute2 busybox-static dnsperf)
+pkgs=(containerd runc containernetworking-plugins iptables nftables iproute2 busybox-static dnsperf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -55,9 +55,32 @@ func BenchmarkRender(b *testing.B) {
 	}
 }
 
-// benchBackends are the iptables backends installed here.
+func BenchmarkRenderNFT(b *testing.B) {
+	for _, n := range benchSizes {
+		state := benchState(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				size = len(RenderNFT(state, benchConfig))
+			}
+			b.ReportMetric(float64(size), "bytes")
+		})
+	}
+}
+
+// benchConfig: endpoints are spread over a /9 of pod addresses; this node
+// holds the first /24 of them (256 of the endpoints), which is what the
+// nftables mode keeps hairpin entries for.
+var benchConfig = Config{PodCIDR: netip.MustParsePrefix("10.128.0.0/9"), LocalPodCIDR: netip.MustParsePrefix("10.128.0.0/24")}
+
+// benchBackends are the data planes installed here: "nftables" (the
+// nftables mode, nft) and the iptables mode's "nft" and "legacy"
+// iptables backends.
 func benchBackends() []string {
 	var out []string
+	if _, err := exec.LookPath("nft"); err == nil {
+		out = append(out, "nftables")
+	}
 	for _, be := range []string{"nft", "legacy"} {
 		if _, err := exec.LookPath("iptables-" + be + "-restore"); err == nil {
 			out = append(out, be)
@@ -71,12 +94,21 @@ func benchBackends() []string {
 func benchProxier(b *testing.B, backend string, n int) (*Proxier, []ServicePort) {
 	requireRoot(b)
 	ns := testNetns(b, fmt.Sprintf("spxb%d-%s-%d", os.Getpid()%100000, backend, n))
-	r, err := NewExecRunner(ExecOptions{Backend: backend, NetnsPath: "/var/run/netns/" + ns})
-	if err != nil {
-		b.Fatalf("runner: %v", err)
+	cfg := ProxierConfig{Config: benchConfig, FullSyncInterval: -1}
+	var p *Proxier
+	if backend == "nftables" {
+		r, err := NewExecNFT("/var/run/netns/" + ns)
+		if err != nil {
+			b.Fatalf("runner: %v", err)
+		}
+		p = NewNFTProxier(r, cfg, zap.NewNop(), nil)
+	} else {
+		r, err := NewExecRunner(ExecOptions{Backend: backend, NetnsPath: "/var/run/netns/" + ns})
+		if err != nil {
+			b.Fatalf("runner: %v", err)
+		}
+		p = NewProxier(r, cfg, zap.NewNop(), nil)
 	}
-	p := NewProxier(r, ProxierConfig{Config: Config{PodCIDR: netip.MustParsePrefix("10.128.0.0/9")},
-		FullSyncInterval: -1}, zap.NewNop(), nil)
 	state := benchState(n)
 	p.Update(state)
 	if err := p.Sync(); err != nil {
@@ -85,15 +117,30 @@ func benchProxier(b *testing.B, backend string, n int) (*Proxier, []ServicePort)
 	return p, state
 }
 
-func BenchmarkSyncFull(b *testing.B) {
+// BenchmarkSyncFull rewrites every rule (and, in the nftables mode,
+// every element) of a table that already holds n services: the repair
+// sync that runs hourly and after a failure.
+func BenchmarkSyncFull(b *testing.B) { benchSyncFull(b, false) }
+
+// BenchmarkSyncFresh (nftables mode) deletes the table and programs n
+// services from nothing in one transaction: the first sync of an agent.
+func BenchmarkSyncFresh(b *testing.B) { benchSyncFull(b, true) }
+
+func benchSyncFull(b *testing.B, fresh bool) {
 	for _, be := range benchBackends() {
+		if fresh && be != "nftables" {
+			continue
+		}
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/%d", be, n), func(b *testing.B) {
 				p, _ := benchProxier(b, be, n)
-				var render, restore, cpu time.Duration
+				var render, restore, cpu, total time.Duration
 				for b.Loop() {
 					p.syncMu.Lock()
 					p.needFull = true
+					if fresh {
+						p.nft.fresh = true
+					}
 					p.syncMu.Unlock()
 					if err := p.Sync(); err != nil {
 						b.Fatal(err)
@@ -102,7 +149,9 @@ func BenchmarkSyncFull(b *testing.B) {
 					render += m.LastRender
 					restore += m.LastRestore
 					cpu += m.LastRestoreCPU
+					total += m.LastDuration
 				}
+				b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "sync-ms/op")
 				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "restore-cpu-ms/op")
 				b.ReportMetric(float64(render.Milliseconds())/float64(b.N), "render-ms/op")
 				b.ReportMetric(float64(restore.Milliseconds())/float64(b.N), "restore-ms/op")

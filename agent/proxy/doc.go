@@ -1,4 +1,7 @@
-// Package proxy is Strom's service proxy: the iptables mode of kube-proxy.
+// Package proxy is Strom's service proxy, with two data planes: an
+// iptables mode in kube-proxy's layout (this comment) and an nftables
+// mode for large clusters (NewNFTProxier; its layout is described in
+// nft.go). Both share the model, the coalescing Proxier and its metrics.
 //
 // The agent hands the proxy a slim model of service ports and their
 // endpoints (ServicePort, built with FromService from core/v1 Services and

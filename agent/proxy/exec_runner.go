@@ -157,8 +157,12 @@ func (r *ExecRunner) SetSysctl(name, value string) error {
 
 // inNetns runs f on a thread switched into the configured network
 // namespace. Child processes started by f inherit the thread's namespace.
-func (r *ExecRunner) inNetns(f func() error) error {
-	if r.opts.NetnsPath == "" {
+func (r *ExecRunner) inNetns(f func() error) error { return runInNetns(r.opts.NetnsPath, f) }
+
+// runInNetns runs f on a thread switched into the network namespace at
+// path (f runs as it is when path is empty).
+func runInNetns(path string, f func() error) error {
+	if path == "" {
 		return f()
 	}
 	runtime.LockOSThread()
@@ -168,21 +172,21 @@ func (r *ExecRunner) inNetns(f func() error) error {
 		return fmt.Errorf("getting current netns: %w", err)
 	}
 	defer orig.Close()
-	target, err := netns.GetFromPath(r.opts.NetnsPath)
+	target, err := netns.GetFromPath(path)
 	if err != nil {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("opening netns %s: %w", r.opts.NetnsPath, err)
+		return fmt.Errorf("opening netns %s: %w", path, err)
 	}
 	defer target.Close()
 	if err := netns.Set(target); err != nil {
 		runtime.UnlockOSThread()
-		return fmt.Errorf("entering netns %s: %w", r.opts.NetnsPath, err)
+		return fmt.Errorf("entering netns %s: %w", path, err)
 	}
 	ferr := f()
 	if err := netns.Set(orig); err != nil {
 		// The thread is stuck in the wrong namespace: keep it locked so
 		// no other goroutine runs on it; it dies with this goroutine.
-		return errors.Join(ferr, fmt.Errorf("leaving netns %s: %w", r.opts.NetnsPath, err))
+		return errors.Join(ferr, fmt.Errorf("leaving netns %s: %w", path, err))
 	}
 	runtime.UnlockOSThread()
 	return ferr

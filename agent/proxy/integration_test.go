@@ -3,7 +3,9 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,23 +14,34 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// startProxier runs a Proxier against real iptables in the bed's node
-// namespace and stops it in t.Cleanup.
-func startProxier(t *testing.T, b *testBed) (*Proxier, *ExecRunner) {
+// startProxier runs a Proxier in the given mode against the real
+// iptables or nft in the bed's node namespace and stops it in t.Cleanup.
+func startProxier(t *testing.T, b *testBed, mode string) (*Proxier, *ExecRunner, *ExecNFT) {
 	t.Helper()
+	cfg := ProxierConfig{
+		Config: Config{PodCIDR: netip.MustParsePrefix("10.244.0.0/16"), LocalhostNodePorts: true,
+			LocalPodCIDR: netip.MustParsePrefix("10.244.0.0/24")},
+		MinSyncInterval: 10 * time.Millisecond,
+	}
 	r, err := NewExecRunner(ExecOptions{NetnsPath: "/var/run/netns/" + b.node})
 	if err != nil {
 		t.Fatalf("real runner: %v", err)
 	}
-	p := NewProxier(r, ProxierConfig{
-		Config:          Config{PodCIDR: netip.MustParsePrefix("10.244.0.0/16"), LocalhostNodePorts: true},
-		MinSyncInterval: 10 * time.Millisecond,
-	}, zaptest.NewLogger(t), nil)
+	var nr *ExecNFT
+	var p *Proxier
+	if mode == ModeNFTables {
+		if nr, err = NewExecNFT("/var/run/netns/" + b.node); err != nil {
+			t.Fatalf("nft runner: %v", err)
+		}
+		p = NewNFTProxier(nr, cfg, zaptest.NewLogger(t), nil)
+	} else {
+		p = NewProxier(r, cfg, zaptest.NewLogger(t), nil)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return p, r
+	return p, r, nr
 }
 
 func apply(t *testing.T, p *Proxier, state []ServicePort) {
@@ -42,13 +55,19 @@ func apply(t *testing.T, p *Proxier, state []ServicePort) {
 }
 
 func TestIntegrationServiceProxy(t *testing.T) {
+	for _, mode := range []string{ModeIPTables, ModeNFTables} {
+		t.Run(mode, func(t *testing.T) { testIntegrationServiceProxy(t, mode) })
+	}
+}
+
+func testIntegrationServiceProxy(t *testing.T, mode string) {
 	b := newTestBed(t)
 	var backends []Endpoint
 	for i, name := range []string{"pod1", "pod2", "pod3"} {
 		ip := b.addPod(name, 11+i)
 		backends = append(backends, Endpoint{IP: netip.MustParseAddr(ip), Port: 8080, Ready: true})
 	}
-	p, r := startProxier(t, b)
+	p, r, nr := startProxier(t, b, mode)
 
 	web := ServicePort{Namespace: "default", Name: "web", Protocol: "TCP",
 		ClusterIP: netip.MustParseAddr("10.96.0.10"), Port: 80, NodePort: 30080, Endpoints: backends}
@@ -135,6 +154,16 @@ func TestIntegrationServiceProxy(t *testing.T) {
 		if got["pod3"] != 0 || len(got) != 2 {
 			t.Fatalf("after removing pod3, 40 connections reached %v", got)
 		}
+		if mode == ModeNFTables {
+			table, _, err := nr.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stale := backends[2].IP.String() + " . 8080"; strings.Contains(string(table), stale) {
+				t.Errorf("stale backend %s still in the table:\n%s", stale, table)
+			}
+			return
+		}
 		saved, err := r.Save("nat")
 		if err != nil {
 			t.Fatal(err)
@@ -143,7 +172,59 @@ func TestIntegrationServiceProxy(t *testing.T) {
 			t.Errorf("stale chain %s still in the nat table", stale)
 		}
 	})
+	t.Run("endpoints added back and a new service", func(t *testing.T) {
+		extra := ServicePort{Namespace: "other", Name: "api", Protocol: "TCP",
+			ClusterIP: netip.MustParseAddr("10.96.0.20"), Port: 8080, Endpoints: backends[2:]}
+		apply(t, p, []ServicePort{web, sticky, down, extra})
+		got, err := b.hits("10.96.0.10:80", 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("60 connections reached %v, want all 3 backends again", got)
+		}
+		got, err = b.hits("10.96.0.20:8080", 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["pod3"] != 5 {
+			t.Fatalf("new service reached %v, want pod3 only", got)
+		}
+	})
+	t.Run("full resync over the live table", func(t *testing.T) {
+		p.syncMu.Lock()
+		p.needFull = true
+		p.syncMu.Unlock()
+		if err := p.Sync(); err != nil {
+			t.Fatalf("full sync over existing rules: %v", err)
+		}
+		if !p.Metrics().LastFull {
+			t.Fatalf("forced sync was not a full one")
+		}
+		got, err := b.hits("10.96.0.10:80", 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("after a full resync 60 connections reached %v", got)
+		}
+		if got, err := b.hits("10.96.0.11:80", 10); err != nil || len(got) != 1 {
+			t.Fatalf("affinity after a full resync: %v %v", got, err)
+		}
+	})
 	t.Run("cleanup leaves no STROM chains", func(t *testing.T) {
+		if mode == ModeNFTables {
+			if err := CleanupNFT(nr); err != nil {
+				t.Fatalf("cleanup: %v", err)
+			}
+			if _, exists, err := nr.List(); err != nil || exists {
+				t.Fatalf("table ip %s still there after cleanup (err %v)", NFTTable, err)
+			}
+			if _, err := b.dial("10.96.0.10:80"); err == nil {
+				t.Fatalf("cluster IP still answers after cleanup")
+			}
+			return
+		}
 		if err := Cleanup(r); err != nil {
 			t.Fatalf("cleanup: %v", err)
 		}
@@ -160,4 +241,27 @@ func TestIntegrationServiceProxy(t *testing.T) {
 			t.Fatalf("cluster IP still answers after cleanup")
 		}
 	})
+}
+
+// TestRenderNFTLoadsIntoKernel loads every golden nftables script into a
+// real kernel (in a throwaway namespace), so the goldens cannot drift
+// into syntax nft refuses.
+func TestRenderNFTLoadsIntoKernel(t *testing.T) {
+	requireRoot(t)
+	ns := testNetns(t, fmt.Sprintf("spxg%d", os.Getpid()%100000))
+	r, err := NewExecNFT("/var/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range goldenCases {
+		if err := r.Apply(RenderNFT(tc.state, tc.cfg)); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if _, exists, err := r.List(); err != nil || !exists {
+			t.Fatalf("%s: table not there after apply (err %v)", tc.name, err)
+		}
+	}
+	if err := r.DeleteTable(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -24,7 +24,7 @@ func requireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Fatalf("this test needs root (network namespaces and iptables); run: sudo go test ./agent/proxy/")
 	}
-	for _, bin := range []string{"ip", "iptables-restore", "iptables-save"} {
+	for _, bin := range []string{"ip", "iptables-restore", "iptables-save", "nft"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("this test needs %s: %v", bin, err)
 		}

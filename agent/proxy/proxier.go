@@ -107,6 +107,8 @@ type Proxier struct {
 	lastFullAt time.Time
 	started    bool
 	failing    bool
+	// nft is the nftables mode's state; nil in iptables mode.
+	nft *nftState
 }
 
 // NewProxier returns a Proxier; call Run to start syncing. clock may be
@@ -129,6 +131,14 @@ func NewProxier(runner Runner, cfg ProxierConfig, log *zap.Logger, clock Clock) 
 		natChains: map[string]bool{},
 		needFull:  true,
 	}
+}
+
+// NewNFTProxier returns a Proxier in nftables mode: it programs the
+// table "ip strom" through runner instead of iptables (see nft.go).
+func NewNFTProxier(runner NFTRunner, cfg ProxierConfig, log *zap.Logger, clock Clock) *Proxier {
+	p := NewProxier(nil, cfg, log, clock)
+	p.nft = newNFTState(runner, p.cfg.Config)
+	return p
 }
 
 // Update replaces the whole desired state.
@@ -285,6 +295,10 @@ func (p *Proxier) Cleanup() error {
 	p.syncMu.Lock()
 	defer p.syncMu.Unlock()
 	p.needFull = true
+	if p.nft != nil {
+		p.nft = newNFTState(p.nft.runner, p.cfg.Config)
+		return p.nft.runner.DeleteTable()
+	}
 	clear(p.natChains)
 	p.lastTop, p.lastFilter = nil, nil
 	return Cleanup(p.runner)

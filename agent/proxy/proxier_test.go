@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,31 +227,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	p := newTestProxier(t, f)
 	state := map[int]ServicePort{}
 	for step := 0; step < 300; step++ {
-		for k := 0; k < 1+rng.IntN(3); k++ {
-			i := rng.IntN(30)
-			switch op := rng.IntN(5); {
-			case op == 0:
-				delete(state, i)
-			case op == 1:
-				sp := svc("ns", fmt.Sprintf("s%d", i), i+1, rng.IntN(5))
-				sp.NodePort = int32(30000 + i)
-				sp.SessionAffinityClientIP = rng.IntN(2) == 0
-				state[i] = sp
-			default:
-				sp, ok := state[i]
-				if !ok {
-					sp = svc("ns", fmt.Sprintf("s%d", i), i+1, 0)
-				}
-				sp.Endpoints = slices.Clone(sp.Endpoints)
-				e := Endpoint{IP: netip.AddrFrom4([4]byte{10, 244, byte(i + 1), byte(1 + rng.IntN(8))}), Port: 8080, Ready: rng.IntN(4) > 0}
-				if j := slices.IndexFunc(sp.Endpoints, func(x Endpoint) bool { return x.IP == e.IP }); j >= 0 {
-					sp.Endpoints = slices.Delete(sp.Endpoints, j, j+1)
-				} else {
-					sp.Endpoints = append(sp.Endpoints, e)
-				}
-				state[i] = sp
-			}
-		}
+		randomChanges(rng, state)
 		list := make([]ServicePort, 0, len(state))
 		for _, sp := range state {
 			list = append(list, sp)

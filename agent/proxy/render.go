@@ -17,6 +17,11 @@ type Config struct {
 	// needs net.ipv4.conf.all.route_localnet=1 (the Proxier sets it) and
 	// adds a filter rule that drops off-host packets to 127.0.0.0/8.
 	LocalhostNodePorts bool
+	// LocalPodCIDR is this node's own pod CIDR. The nftables mode keeps
+	// hairpin entries (a pod reaching itself through a service) only for
+	// endpoints in it, since only local pods can hairpin here; zero means
+	// every endpoint. The iptables mode does not use it.
+	LocalPodCIDR netip.Prefix
 }
 
 // renderedService is the rule text one service port contributes: lines

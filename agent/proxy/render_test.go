@@ -71,20 +71,26 @@ func TestRenderGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			nat, filter := Render(tc.state, tc.cfg)
 			got := append(append([]byte("# nat\n"), nat...), append([]byte("# filter\n"), filter...)...)
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatalf("writing golden: %v", err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden (run with -update to create): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from golden; got:\n%s", path, got)
-			}
+			checkGolden(t, filepath.Join("testdata", tc.name+".golden"), got)
 		})
+	}
+}
+
+// checkGolden compares got with the file at path (rewriting it first
+// with -update).
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatalf("writing golden: %v", err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden (run with -update to create): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden; got:\n%s", path, got)
 	}
 }
 

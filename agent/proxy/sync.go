@@ -29,7 +29,12 @@ func (p *Proxier) Sync() error {
 	clear(p.dirty)
 	p.mu.Unlock()
 
-	err := p.sync(start, changed)
+	var err error
+	if p.nft != nil {
+		err = p.syncNFT(start, changed)
+	} else {
+		err = p.sync(start, changed)
+	}
 	end := p.clock.Now()
 
 	p.mu.Lock()
@@ -99,11 +104,7 @@ func (p *Proxier) sync(start time.Time, changed map[string]*ServicePort) error {
 	tables := assemble(svcs, written, stale, p.cfg.Config, p.lastTop, p.lastFilter, sameTop, sameFilter)
 	renderTime := p.clock.Now().Sub(start)
 
-	var cpu0 time.Duration
-	cpuRunner, hasCPU := p.runner.(interface{ RestoreCPU() time.Duration })
-	if hasCPU {
-		cpu0 = cpuRunner.RestoreCPU()
-	}
+	cpu := startCPU(p.runner)
 	t0 := p.clock.Now()
 	if full {
 		if err := ensureHooks(p.runner); err != nil {
@@ -144,29 +145,11 @@ func (p *Proxier) sync(start time.Time, changed map[string]*ServicePort) error {
 	}
 	p.lastFilter = tables.filter
 	p.lastTop = tables.top
-	if full {
-		p.needFull = false
-		p.lastFullAt = start
-	}
-	if p.failing {
-		p.log.Info("service proxy sync recovered")
-		p.failing = false
-	}
 	nWritten := len(fresh)
 	if full {
 		nWritten = len(svcs)
 	}
-	p.mu.Lock()
-	p.metrics.LastFull = full
-	p.metrics.LastServices = nWritten
-	p.metrics.LastBytes = len(tables.nat) + len(tables.filter)
-	p.metrics.LastRender = renderTime
-	p.metrics.LastRestore = restoreTime
-	p.metrics.LastRestoreCPU = 0
-	if hasCPU {
-		p.metrics.LastRestoreCPU = cpuRunner.RestoreCPU() - cpu0
-	}
-	p.mu.Unlock()
+	p.succeeded(start, full, nWritten, len(tables.nat)+len(tables.filter), renderTime, restoreTime, cpu())
 	p.log.Debug("service proxy synced", zap.Bool("full", full), zap.Int("servicePorts", len(svcs)),
 		zap.Int("rewritten", nWritten), zap.Int("staleChains", len(stale)),
 		zap.Duration("render", renderTime), zap.Duration("restore", restoreTime))
@@ -278,4 +261,70 @@ func (p *Proxier) sameShared(changed map[string]*ServicePort, fresh map[string]*
 		sameFilter = sameFilter && slices.Equal(old.filterServices, nu.filterServices) && slices.Equal(old.filterExternal, nu.filterExternal)
 	}
 	return sameTop, sameFilter
+}
+
+// syncNFT is sync for the nftables mode: one `nft -f` transaction with
+// the changed elements (or everything, on a full sync). Lock syncMu.
+func (p *Proxier) syncNFT(start time.Time, changed map[string]*ServicePort) error {
+	full := p.needFull || (p.cfg.FullSyncInterval > 0 && start.Sub(p.lastFullAt) >= p.cfg.FullSyncInterval)
+	st := p.nft
+	if full && p.cfg.LocalhostNodePorts {
+		if err := st.runner.SetSysctl("net/ipv4/conf/all/route_localnet", "1"); err != nil {
+			return p.failed(err)
+		}
+	}
+	script, rewritten := st.plan(changed, full)
+	renderTime := p.clock.Now().Sub(start)
+
+	cpu := startCPU(st.runner)
+	t0 := p.clock.Now()
+	if script != nil {
+		if err := st.runner.Apply(script); err != nil {
+			// The transaction left the kernel as it was, but the model
+			// already moved: rebuild the table from scratch next time.
+			st.fresh = true
+			return p.failed(fmt.Errorf("syncing nftables table ip %s: %w", NFTTable, err))
+		}
+	}
+	restoreTime := p.clock.Now().Sub(t0)
+	p.succeeded(start, full, rewritten, len(script), renderTime, restoreTime, cpu())
+	p.log.Debug("service proxy synced (nftables)", zap.Bool("full", full), zap.Int("servicePorts", len(st.ports)),
+		zap.Int("rewritten", rewritten), zap.Int("bytes", len(script)),
+		zap.Duration("render", renderTime), zap.Duration("apply", restoreTime))
+	return nil
+}
+
+// CleanupNFT removes the nftables mode's table (strom-agent --cleanup).
+func CleanupNFT(r NFTRunner) error { return r.DeleteTable() }
+
+// startCPU returns a function that tells the CPU time the runner's
+// commands used since startCPU was called (0 when it does not report it).
+func startCPU(runner any) func() time.Duration {
+	r, ok := runner.(interface{ RestoreCPU() time.Duration })
+	if !ok {
+		return func() time.Duration { return 0 }
+	}
+	cpu0 := r.RestoreCPU()
+	return func() time.Duration { return r.RestoreCPU() - cpu0 }
+}
+
+// succeeded records a successful sync's bookkeeping and metrics. Lock
+// syncMu.
+func (p *Proxier) succeeded(start time.Time, full bool, rewritten, bytes int, render, restore, cpu time.Duration) {
+	if full {
+		p.needFull = false
+		p.lastFullAt = start
+	}
+	if p.failing {
+		p.log.Info("service proxy sync recovered")
+		p.failing = false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.metrics.LastFull = full
+	p.metrics.LastServices = rewritten
+	p.metrics.LastBytes = bytes
+	p.metrics.LastRender = render
+	p.metrics.LastRestore = restore
+	p.metrics.LastRestoreCPU = cpu
 }

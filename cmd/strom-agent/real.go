@@ -24,6 +24,7 @@ type realOptions struct {
 	noServiceProxy    bool   // services issue
 	serviceCIDR       string // services issue
 	clusterCIDR       string // services issue
+	proxyMode         string
 }
 
 func addRealFlags(f *pflag.FlagSet, o *realOptions) {
@@ -32,14 +33,18 @@ func addRealFlags(f *pflag.FlagSet, o *realOptions) {
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "cluster DNS addresses (comma-separated) written to pods' resolv.conf")
 	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
 	f.StringVar(&o.manifestDir, "manifest-dir", "", "directory of static pod manifests")
-	f.BoolVar(&o.cleanup, "cleanup", false, "remove every iptables rule and chain the agent owns, then exit")
-	f.BoolVar(&o.noServiceProxy, "no-service-proxy", false, "run neither the iptables service proxy nor the node-local cluster DNS")
+	f.BoolVar(&o.cleanup, "cleanup", false, "remove every iptables rule and chain and the nftables table the agent owns, then exit")
+	f.BoolVar(&o.noServiceProxy, "no-service-proxy", false, "run neither the service proxy nor the node-local cluster DNS")
+	f.StringVar(&o.proxyMode, "proxy-mode", "iptables", "service proxy data plane: iptables (iptables-restore) or nftables (nft, for many services)")
 	f.StringVar(&o.serviceCIDR, "service-cidr", "10.43.0.0/16", "ClusterIP range, routed to the pod bridge")
 	f.StringVar(&o.clusterCIDR, "cluster-cidr", "10.42.0.0/16", "pod address range (traffic from elsewhere to services is masqueraded)")
 }
 
 // RealConfig turns the flags into the agent's real-pod configuration.
 func (o *realOptions) RealConfig(nodeIP string, log *zap.Logger) (agent.RealConfig, error) {
+	if err := proxy.CheckMode(o.proxyMode); err != nil {
+		return agent.RealConfig{}, fmt.Errorf("--proxy-mode: %w", err)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return agent.RealConfig{}, fmt.Errorf("finding own executable for the log driver: %w", err)
@@ -52,7 +57,8 @@ func (o *realOptions) RealConfig(nodeIP string, log *zap.Logger) (agent.RealConf
 		rc.ClusterDNS = strings.Split(o.clusterDNS, ",")
 	}
 	if !o.noServiceProxy {
-		rc.Services = &agent.ServicesConfig{ServiceCIDR: o.serviceCIDR, ClusterCIDR: o.clusterCIDR, NodeIP: nodeIP, NoDNS: o.clusterDNS != ""}
+		rc.Services = &agent.ServicesConfig{ServiceCIDR: o.serviceCIDR, ClusterCIDR: o.clusterCIDR, NodeIP: nodeIP,
+			NoDNS: o.clusterDNS != "", ProxyMode: o.proxyMode}
 	}
 	return rc, nil
 }
@@ -66,6 +72,13 @@ func cleanup(ctx context.Context, o *realOptions, log *zap.Logger) error {
 	if err := proxy.Cleanup(r); err != nil {
 		return fmt.Errorf("--cleanup: %w", err)
 	}
-	log.Info("removed every iptables rule and chain the agent owns")
+	if nft, err := proxy.NewExecNFT(""); err == nil {
+		if err := proxy.CleanupNFT(nft); err != nil {
+			return fmt.Errorf("--cleanup: %w", err)
+		}
+	} else {
+		log.Info("nft not installed, so no nftables table to remove")
+	}
+	log.Info("removed every iptables rule and chain and the nftables table the agent owns")
 	return nil
 }

@@ -21,6 +21,7 @@ type agentOptions struct {
 	imageDir          string
 	manifestDir       string
 	noServiceProxy    bool // services issue
+	proxyMode         string
 }
 
 var agentFlags agentOptions
@@ -32,7 +33,8 @@ func addAgentFlags(f *pflag.FlagSet, o *agentOptions) {
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "cluster DNS addresses (comma-separated) written to pods' resolv.conf")
 	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
 	f.StringVar(&o.manifestDir, "manifest-dir", "", "directory of static pod manifests the node agent keeps running")
-	f.BoolVar(&o.noServiceProxy, "no-service-proxy", false, "run neither the iptables service proxy nor the node-local cluster DNS")
+	f.BoolVar(&o.noServiceProxy, "no-service-proxy", false, "run neither the service proxy nor the node-local cluster DNS")
+	f.StringVar(&o.proxyMode, "proxy-mode", "iptables", "service proxy data plane: iptables (iptables-restore) or nftables (nft, for many services)")
 }
 
 // agentFunc runs the node agent in-process, with real pods on containerd.
@@ -50,7 +52,8 @@ func agentFunc(o *agentOptions) app.AgentFunc {
 			rc.ClusterDNS = strings.Split(o.clusterDNS, ",")
 		}
 		if !o.noServiceProxy {
-			rc.Services = &agent.ServicesConfig{ServiceCIDR: env.ServiceCIDR, ClusterCIDR: env.ClusterCIDR, NodeIP: o.nodeIP, NoDNS: o.clusterDNS != ""}
+			rc.Services = &agent.ServicesConfig{ServiceCIDR: env.ServiceCIDR, ClusterCIDR: env.ClusterCIDR, NodeIP: o.nodeIP,
+				NoDNS: o.clusterDNS != "", ProxyMode: o.proxyMode}
 		}
 		return agent.Run(ctx, agent.Config{
 			NodeName: env.NodeName, NodeIP: o.nodeIP, Client: env.Client, Conn: env.Conn,

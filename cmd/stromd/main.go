@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/strom-project/strom/agent/proxy"
 	"github.com/strom-project/strom/agent/runtime"
 	"github.com/strom-project/strom/cmd/internal/logging"
 	"github.com/strom-project/strom/cmd/stromd/app"
@@ -51,6 +52,9 @@ func newCommand() *cobra.Command {
 			cfg.Logger = log
 			if cfg.NATSPassword == "" {
 				cfg.NATSPassword = os.Getenv("STROM_NATS_PASSWORD")
+			}
+			if err := proxy.CheckMode(agentFlags.proxyMode); err != nil {
+				return fmt.Errorf("--proxy-mode: %w", err)
 			}
 			cfg.Agent = agentFunc(&agentFlags)
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/strom-project/strom/agent/proxy"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/testutil"
 )
@@ -24,8 +25,14 @@ import (
 // A benchmark, not a test: latency is measured and reported, never
 // asserted (run it with `go test -run '^$' -bench ServiceRuleLatency`).
 func BenchmarkServiceRuleLatency(b *testing.B) {
+	for _, mode := range []string{proxy.ModeIPTables, proxy.ModeNFTables} {
+		b.Run(mode, func(b *testing.B) { benchServiceRuleLatency(b, mode) })
+	}
+}
+
+func benchServiceRuleLatency(b *testing.B, mode string) {
 	var t testing.TB = b
-	n := startServiceNode(t)
+	n := startServiceNode(t, mode)
 	ctx := context.Background()
 	n.apply(t, `apiVersion: v1
 kind: Service

@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/agent"
+	"github.com/strom-project/strom/agent/proxy"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/ctrtest"
 	"github.com/strom-project/strom/test/testutil"
@@ -28,18 +29,21 @@ import (
 // svcNode is a real node with the service proxy and node-local DNS on.
 type svcNode struct {
 	*realNode
+	mode string // proxy mode
 }
 
-func startServiceNode(t testing.TB) *svcNode {
+func startServiceNode(t testing.TB, mode string) *svcNode {
 	t.Helper()
 	ctrtest.RequireRoot(t)
-	if _, err := exec.LookPath("iptables-restore"); err != nil {
-		t.Fatalf("the service proxy needs iptables-restore: %v", err)
+	for _, bin := range []string{"iptables-restore", "nft"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("the service proxy needs %s (scripts/install-deps.sh installs it): %v", bin, err)
+		}
 	}
 	// Names outside the cluster go to a closed port on the node's own
 	// loopback: nothing leaves the test's network namespace.
-	return &svcNode{realNode: startRealNode(t, &agent.ServicesConfig{
-		NodeIP: "10.99.0.1", DNSUpstreams: []string{"127.0.0.1:9"}, Resync: 5 * time.Second,
+	return &svcNode{mode: mode, realNode: startRealNode(t, &agent.ServicesConfig{
+		NodeIP: "10.99.0.1", DNSUpstreams: []string{"127.0.0.1:9"}, Resync: 5 * time.Second, ProxyMode: mode,
 	})}
 }
 
@@ -139,7 +143,13 @@ func keys(m map[string]int) []string {
 }
 
 func TestServicesEndToEnd(t *testing.T) {
-	n := startServiceNode(t)
+	for _, mode := range []string{proxy.ModeIPTables, proxy.ModeNFTables} {
+		t.Run(mode, func(t *testing.T) { testServicesEndToEnd(t, mode) })
+	}
+}
+
+func testServicesEndToEnd(t *testing.T, mode string) {
+	n := startServiceNode(t, mode)
 	n.apply(t, webPod("web-0")+"---\n"+webPod("web-1")+"---\n"+webPod("web-2")+`---
 apiVersion: v1
 kind: Pod
@@ -395,18 +405,24 @@ func unreadyIP(t testing.TB, n *svcNode) string {
 	return p.Status.PodIP
 }
 
-// rulesMention checks whether the node's nat table DNATs to ip.
+// rulesMention checks whether the node's rules DNAT to ip: the nat
+// table's rules in iptables mode, the backend maps of table ip strom in
+// nftables mode.
 func (n *svcNode) rulesMention(ip string, want bool) error {
+	args, pattern := []string{"iptables-save", "-t", "nat"}, "--to-destination "+ip+":"
+	if n.mode == proxy.ModeNFTables {
+		args, pattern = []string{"nft", "list", "table", "ip", proxy.NFTTable}, ": "+ip+" . "
+	}
 	var out []byte
 	err := n.netns.Do(func(cnins.NetNS) error {
 		var err error
-		out, err = exec.Command("iptables-save", "-t", "nat").Output()
+		out, err = exec.Command(args[0], args[1:]...).Output()
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("iptables-save: %w", err)
+		return fmt.Errorf("%s: %w", args[0], err)
 	}
-	has := bytes.Contains(out, []byte("--to-destination "+ip+":"))
+	has := bytes.Contains(out, []byte(pattern))
 	if has != want {
 		return fmt.Errorf("nat rules mention %s: %v, want %v", ip, has, want)
 	}

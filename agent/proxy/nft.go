@@ -1,0 +1,795 @@
+package proxy
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The nftables mode programs one table of its own, "ip strom", with
+// `nft -f`: one atomic transaction per sync, as the iptables mode does
+// with iptables-restore. What makes it scale is that a service is not a
+// chain but a few map elements, so the kernel's work per sync and the size
+// of the rule graph it validates do not grow with the number of services:
+//
+//	nat-prerouting, nat-output (nat hooks) -> services
+//	services:
+//	  ip daddr . meta l4proto . th dport vmap @service-ips
+//	  fib daddr type local meta l4proto . th dport vmap @service-nodeports
+//	@service-ips: clusterIP . proto . port    : goto cluster-N
+//	              externalIP|lbIP . proto . port : goto external-N
+//	@service-nodeports: proto . nodePort      : goto nodeport-N
+//	cluster-N:  off-cluster sources marked for masquerade; goto pick-N
+//	external-N: mark for masquerade; goto pick-N
+//	pick-N:     dnat to (ip daddr . l4proto . dport . numgen random mod N) map @backends
+//	nodeport-N: mark; dnat to (l4proto . dport . numgen random mod N) map @nodeport-backends
+//	@backends: clusterIP . proto . port . i : endpointIP . port   (i = 0..N-1)
+//	nat-postrouting -> masquerading:
+//	  ct status dnat ip saddr . ip daddr @hairpin masquerade   (a pod reaching itself)
+//	  unmarked: return; else clear the mark and masquerade
+//	filter-input/-forward/-output: new connections to
+//	  @no-endpoint-services / @no-endpoint-nodeports are rejected;
+//	  with LocalhostNodePorts, off-host packets to 127.0.0.0/8 dropped.
+//
+// The N-chains exist once per endpoint count in use, not per service.
+// Service ports with ClientIP affinity need per-endpoint state, so they
+// get chains of their own (svc-<hash>, sep-<hash>) and one dynamic set
+// per endpoint (aff-<hash>) that remembers recent clients.
+//
+// A frontend (an address . protocol . port, or a node port) belongs to one
+// service port; when two claim it (two Services listing the same external
+// IP and port), the one with the smaller key wins and the other is not
+// programmed for that frontend, so a conflict never breaks a sync.
+
+// Proxy modes.
+const (
+	ModeIPTables = "iptables"
+	ModeNFTables = "nftables"
+)
+
+// CheckMode returns an error naming the valid modes unless mode is one.
+func CheckMode(mode string) error {
+	if mode == ModeIPTables || mode == ModeNFTables {
+		return nil
+	}
+	return fmt.Errorf("unknown proxy mode %q: want %s or %s", mode, ModeIPTables, ModeNFTables)
+}
+
+// NFTTable is the nftables table ("ip" family) the nftables mode owns.
+const NFTTable = "strom"
+
+// Names of the fixed objects of the table.
+const (
+	nftServiceIPs        = "service-ips"
+	nftServiceNodePorts  = "service-nodeports"
+	nftBackends          = "backends"
+	nftNodePortBackends  = "nodeport-backends"
+	nftNoEndpoints       = "no-endpoint-services"
+	nftNoEndpointNodePts = "no-endpoint-nodeports"
+	nftHairpin           = "hairpin"
+
+	nftChainServices    = "services"
+	nftChainMarkMasq    = "mark-for-masquerade"
+	nftChainMasquerade  = "masquerading"
+	nftChainNoEndpoints = "no-endpoints"
+
+	// nftChunk bounds the elements per add/delete statement, keeping
+	// single netlink messages small.
+	nftChunk = 1000
+)
+
+// nftFixedSets declares the maps and sets, in creation order. The
+// backend maps are per protocol and declared with typeof (numgen's value
+// has no named type); nft 1.0.6 then insists that rules using them match
+// that same protocol, which per-protocol maps guarantee.
+var nftFixedSets = func() []struct{ kind, name, decl string } {
+	out := []struct{ kind, name, decl string }{
+		{"map", nftServiceIPs, "type ipv4_addr . inet_proto . inet_service : verdict;"},
+		{"map", nftServiceNodePorts, "type inet_proto . inet_service : verdict;"},
+		{"set", nftNoEndpoints, "type ipv4_addr . inet_proto . inet_service;"},
+		{"set", nftNoEndpointNodePts, "type inet_proto . inet_service;"},
+		{"set", nftHairpin, "type ipv4_addr . ipv4_addr;"},
+	}
+	for _, p := range nftProtocols {
+		out = append(out,
+			struct{ kind, name, decl string }{"map", nftBackends + "-" + p,
+				"typeof ip daddr . " + p + " dport . numgen random mod 1 : ip daddr . " + p + " dport;"},
+			struct{ kind, name, decl string }{"map", nftNodePortBackends + "-" + p,
+				"typeof " + p + " dport . numgen random mod 1 : ip daddr . " + p + " dport;"})
+	}
+	return out
+}()
+
+// nftBaseChains are the chains attached to netfilter hooks.
+var nftBaseChains = []struct{ name, spec, rule string }{
+	{"nat-prerouting", "type nat hook prerouting priority dstnat; policy accept;", "jump " + nftChainServices},
+	{"nat-output", "type nat hook output priority -100; policy accept;", "jump " + nftChainServices},
+	{"nat-postrouting", "type nat hook postrouting priority srcnat; policy accept;", "jump " + nftChainMasquerade},
+	{"filter-input", "type filter hook input priority -110; policy accept;", "ct state new jump " + nftChainNoEndpoints},
+	{"filter-forward", "type filter hook forward priority -110; policy accept;", "ct state new jump " + nftChainNoEndpoints},
+	{"filter-output", "type filter hook output priority -110; policy accept;", "ct state new jump " + nftChainNoEndpoints},
+}
+
+// nftProtocols are the transport protocols a pick chain translates.
+var nftProtocols = []string{"tcp", "udp", "sctp"}
+
+// nftFront is what one service port wants for one frontend.
+type nftFront struct {
+	// verdict is "goto <chain>"; empty means no ready endpoints, so the
+	// frontend is rejected instead.
+	verdict string
+	// backends are "ip . port" by numgen index (none for affinity ports,
+	// whose chains DNAT themselves).
+	backends []string
+}
+
+func (f nftFront) equal(o nftFront) bool {
+	return f.verdict == o.verdict && slices.Equal(f.backends, o.backends)
+}
+
+// nftChain is one chain a service port owns and its rules.
+type nftChain struct {
+	name  string
+	rules []string
+}
+
+// nftPort is what one service port contributes to the table.
+type nftPort struct {
+	key        string
+	fronts     map[string]nftFront // service-ips keys: "ip . proto . port"
+	nodeFronts map[string]nftFront // service-nodeports keys: "proto . port"
+	hairpin    []string            // local endpoint IPs, deduplicated
+	chains     []nftChain          // affinity chains, svc first
+	sets       []string            // affinity sets
+	affTimeout int32
+}
+
+// nftRenderPort renders one service port. Headless and IPv6 ports render
+// nothing.
+func nftRenderPort(sp *ServicePort, cfg Config) *nftPort {
+	np := &nftPort{key: sp.Key(), fronts: map[string]nftFront{}, nodeFronts: map[string]nftFront{}}
+	proto := sp.proto()
+	if !sp.ClusterIP.Is4() || sp.Port <= 0 || !slices.Contains(nftProtocols, proto) {
+		return np
+	}
+	port := strconv.Itoa(int(sp.Port))
+	eps := sp.readyEndpoints()
+	external := sortedAddrs(slices.Concat(sp.ExternalIPs, sp.LoadBalancerIPs))
+	clusterKey := sp.ClusterIP.String() + " . " + proto + " . " + port
+	nodeKey := ""
+	if sp.NodePort > 0 {
+		nodeKey = proto + " . " + strconv.Itoa(int(sp.NodePort))
+	}
+
+	if len(eps) == 0 {
+		np.fronts[clusterKey] = nftFront{}
+		for _, a := range external {
+			np.fronts[a.String()+" . "+proto+" . "+port] = nftFront{}
+		}
+		if nodeKey != "" {
+			np.nodeFronts[nodeKey] = nftFront{}
+		}
+		return np
+	}
+
+	seen := map[netip.Addr]bool{}
+	for _, ep := range eps {
+		if !seen[ep.IP] && (!cfg.LocalPodCIDR.IsValid() || cfg.LocalPodCIDR.Contains(ep.IP)) {
+			np.hairpin = append(np.hairpin, ep.IP.String())
+		}
+		seen[ep.IP] = true
+	}
+
+	if sp.SessionAffinityClientIP {
+		svc := "svc-" + hashName(np.key)
+		goSvc := nftFront{verdict: "goto " + svc}
+		np.fronts[clusterKey] = goSvc
+		for _, a := range external {
+			np.fronts[a.String()+" . "+proto+" . "+port] = goSvc
+		}
+		if nodeKey != "" {
+			np.nodeFronts[nodeKey] = goSvc
+		}
+		np.affTimeout = sp.affinityTimeout()
+		rules := []string{"ip daddr != " + sp.ClusterIP.String() + " jump " + nftChainMarkMasq}
+		if cfg.PodCIDR.IsValid() {
+			rules = append(rules, "ip daddr "+sp.ClusterIP.String()+" ip saddr != "+cfg.PodCIDR.Masked().String()+" jump "+nftChainMarkMasq)
+		}
+		seps := make([]string, len(eps))
+		var sepChains []nftChain
+		for i, ep := range eps {
+			id := hashName(np.key + "|" + ep.IP.String() + ":" + strconv.Itoa(int(ep.Port)))
+			seps[i] = "sep-" + id
+			set := "aff-" + hashName(id+"|"+strconv.Itoa(int(np.affTimeout)))
+			np.sets = append(np.sets, set)
+			rules = append(rules, "ip saddr @"+set+" goto "+seps[i])
+			sepChains = append(sepChains, nftChain{name: seps[i], rules: []string{
+				"update @" + set + " { ip saddr }",
+				"meta l4proto " + proto + " dnat ip to " + ep.IP.String() + ":" + strconv.Itoa(int(ep.Port)),
+			}})
+		}
+		n := len(eps)
+		for i, sep := range seps {
+			if i < n-1 {
+				rules = append(rules, "numgen random mod "+strconv.Itoa(n-i)+" 0 goto "+sep)
+			} else {
+				rules = append(rules, "goto "+sep)
+			}
+		}
+		np.chains = append([]nftChain{{name: svc, rules: rules}}, sepChains...)
+		return np
+	}
+
+	n := strconv.Itoa(len(eps))
+	backends := make([]string, len(eps))
+	for i, ep := range eps {
+		backends[i] = ep.IP.String() + " . " + strconv.Itoa(int(ep.Port))
+	}
+	cluster := "pick-" + n
+	if cfg.PodCIDR.IsValid() {
+		cluster = "cluster-" + n
+	}
+	np.fronts[clusterKey] = nftFront{verdict: "goto " + cluster, backends: backends}
+	for _, a := range external {
+		np.fronts[a.String()+" . "+proto+" . "+port] = nftFront{verdict: "goto external-" + n, backends: backends}
+	}
+	if nodeKey != "" {
+		np.nodeFronts[nodeKey] = nftFront{verdict: "goto nodeport-" + n, backends: backends}
+	}
+	return np
+}
+
+// nftCountChain returns the rules of a per-endpoint-count chain and the
+// chain it depends on ("" for none).
+func nftCountChain(name string, cfg Config) (rules []string, dep string, ok bool) {
+	kind, nStr, found := strings.Cut(name, "-")
+	n, err := strconv.Atoi(nStr)
+	if !found || err != nil || n <= 0 {
+		return nil, "", false
+	}
+	switch kind {
+	case "pick":
+		for _, p := range nftProtocols {
+			rules = append(rules, "meta l4proto "+p+" dnat ip to ip daddr . "+p+" dport . numgen random mod "+nStr+" map @"+nftBackends+"-"+p)
+		}
+		return rules, "", true
+	case "cluster":
+		return []string{
+			"ip saddr != " + cfg.PodCIDR.Masked().String() + " jump " + nftChainMarkMasq,
+			"goto pick-" + nStr,
+		}, "pick-" + nStr, true
+	case "external":
+		return []string{"jump " + nftChainMarkMasq, "goto pick-" + nStr}, "pick-" + nStr, true
+	case "nodeport":
+		rules = []string{"jump " + nftChainMarkMasq}
+		for _, p := range nftProtocols {
+			rules = append(rules, "meta l4proto "+p+" dnat ip to "+p+" dport . numgen random mod "+nStr+" map @"+nftNodePortBackends+"-"+p)
+		}
+		return rules, "", true
+	}
+	return nil, "", false
+}
+
+// nftFixedRules are the rules of the fixed non-base chains.
+func nftFixedRules(cfg Config) []nftChain {
+	services := []string{"ip daddr . meta l4proto . th dport vmap @" + nftServiceIPs}
+	local := "fib daddr type local "
+	if !cfg.LocalhostNodePorts {
+		local += "ip daddr != 127.0.0.0/8 "
+	}
+	services = append(services, local+"meta l4proto . th dport vmap @"+nftServiceNodePorts)
+	noEP := []string{
+		"ip daddr . meta l4proto . th dport @" + nftNoEndpoints + " reject",
+		"fib daddr type local meta l4proto . th dport @" + nftNoEndpointNodePts + " reject",
+	}
+	return []nftChain{
+		{nftChainServices, services},
+		{nftChainMarkMasq, []string{"meta mark set meta mark or " + masqMark}},
+		{nftChainMasquerade, []string{
+			"ct status dnat ip saddr . ip daddr @" + nftHairpin + " masquerade",
+			"meta mark & " + masqMark + " == 0 return",
+			"meta mark set meta mark xor " + masqMark,
+			"masquerade",
+		}},
+		{nftChainNoEndpoints, noEP},
+	}
+}
+
+// nftFrontTable tracks one family of frontends: who claims each key and
+// what the kernel holds for it.
+type nftFrontTable struct {
+	// vmap and reject hold the frontend keys; backend elements go to
+	// backends+"-"+protocol, keyed by the frontend key without its
+	// protocol and with the numgen index appended.
+	vmap, backends, reject string
+	claims                 map[string]map[string]nftFront // front key -> port key -> want
+	applied                map[string]nftFront            // what the kernel has
+}
+
+func newNFTFrontTable(vmap, backends, reject string) *nftFrontTable {
+	return &nftFrontTable{vmap: vmap, backends: backends, reject: reject,
+		claims: map[string]map[string]nftFront{}, applied: map[string]nftFront{}}
+}
+
+// backendKey returns the map and key of backend i of a frontend key
+// ("ip . proto . port" or "proto . port").
+func (t *nftFrontTable) backendKey(front string, i int) (set, key string) {
+	parts := strings.Split(front, " . ")
+	proto := parts[len(parts)-2]
+	rest := slices.Delete(parts, len(parts)-2, len(parts)-1)
+	return t.backends + "-" + proto, strings.Join(rest, " . ") + " . " + strconv.Itoa(i)
+}
+
+// winner returns the wanted value of a frontend: the claim of the
+// smallest port key.
+func (t *nftFrontTable) winner(key string) (nftFront, bool) {
+	c := t.claims[key]
+	if len(c) == 0 {
+		return nftFront{}, false
+	}
+	best := ""
+	for k := range c {
+		if best == "" || k < best {
+			best = k
+		}
+	}
+	return c[best], true
+}
+
+// nftScript collects one transaction in the order nft needs: flushes,
+// element deletions, object deletions, declarations, rules, element
+// additions.
+type nftScript struct {
+	prefix, flush, del, delObj, decl, rules, add bytes.Buffer
+	adds, dels                                   map[string][]string // per map/set, in order
+	addOrder, delOrder                           []string
+}
+
+func newNFTScript() *nftScript {
+	return &nftScript{adds: map[string][]string{}, dels: map[string][]string{}}
+}
+
+func (s *nftScript) addElem(set, elem string) {
+	if _, ok := s.adds[set]; !ok {
+		s.addOrder = append(s.addOrder, set)
+	}
+	s.adds[set] = append(s.adds[set], elem)
+}
+
+func (s *nftScript) delElem(set, key string) {
+	if _, ok := s.dels[set]; !ok {
+		s.delOrder = append(s.delOrder, set)
+	}
+	s.dels[set] = append(s.dels[set], key)
+}
+
+func (s *nftScript) chainRules(c nftChain) {
+	for _, r := range c.rules {
+		s.rules.WriteString("add rule ip " + NFTTable + " " + c.name + " " + r + "\n")
+	}
+}
+
+// bytes assembles the transaction; nil when it would change nothing.
+func (s *nftScript) bytes() []byte {
+	var b bytes.Buffer
+	b.Write(s.prefix.Bytes())
+	b.Write(s.flush.Bytes())
+	writeElems(&b, "delete", s.delOrder, s.dels)
+	b.Write(s.delObj.Bytes())
+	b.Write(s.decl.Bytes())
+	b.Write(s.rules.Bytes())
+	writeElems(&b, "add", s.addOrder, s.adds)
+	if b.Len() == 0 {
+		return nil
+	}
+	return b.Bytes()
+}
+
+func writeElems(b *bytes.Buffer, verb string, order []string, elems map[string][]string) {
+	for _, set := range order {
+		es := elems[set]
+		for i := 0; i < len(es); i += nftChunk {
+			b.WriteString(verb + " element ip " + NFTTable + " " + set + " { ")
+			for j, e := range es[i:min(i+nftChunk, len(es))] {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(e)
+			}
+			b.WriteString(" }\n")
+		}
+	}
+}
+
+// nftState is the nftables mode's model of the table: what every
+// service port wants and what the kernel holds. It is changed as a sync
+// is prepared; a failed transaction leaves the kernel as it was, and the
+// next sync is then a fresh one that rebuilds the table from the wants.
+type nftState struct {
+	runner NFTRunner
+	cfg    Config
+
+	ports   map[string]*nftPort
+	ips     *nftFrontTable // service-ips, backends, no-endpoint-services
+	nodes   *nftFrontTable // service-nodeports, nodeport-backends, no-endpoint-nodeports
+	hairpin map[string]int // endpoint IP -> ports using it
+	hpIn    map[string]bool
+
+	countChains map[string]bool // per-count chains in the kernel
+	affChains   map[string]bool // affinity chains in the kernel
+	affSets     map[string]bool // affinity sets in the kernel
+	fresh       bool            // next full sync deletes and recreates the table
+}
+
+func newNFTState(r NFTRunner, cfg Config) *nftState {
+	return &nftState{
+		runner: r, cfg: cfg, ports: map[string]*nftPort{},
+		ips:     newNFTFrontTable(nftServiceIPs, nftBackends, nftNoEndpoints),
+		nodes:   newNFTFrontTable(nftServiceNodePorts, nftNodePortBackends, nftNoEndpointNodePts),
+		hairpin: map[string]int{}, hpIn: map[string]bool{},
+		countChains: map[string]bool{}, affChains: map[string]bool{}, affSets: map[string]bool{},
+		fresh: true,
+	}
+}
+
+// plan updates the model with the changed service ports (nil: removed)
+// and returns the transaction that brings the kernel there. full rewrites
+// every chain and element.
+func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []byte, rewritten int) {
+	s := newNFTScript()
+	// Old affinity objects of changed ports, to flush or delete.
+	oldChains, oldSets := map[string]bool{}, map[string]bool{}
+	touchedIPs, touchedNodes, touchedHP := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for k, sp := range changed {
+		if old, ok := st.ports[k]; ok {
+			for _, c := range old.chains {
+				oldChains[c.name] = true
+			}
+			for _, set := range old.sets {
+				oldSets[set] = true
+			}
+			for fk := range old.fronts {
+				delete(st.ips.claims[fk], k)
+				touchedIPs[fk] = true
+			}
+			for fk := range old.nodeFronts {
+				delete(st.nodes.claims[fk], k)
+				touchedNodes[fk] = true
+			}
+			for _, ip := range old.hairpin {
+				st.hairpin[ip]--
+				touchedHP[ip] = true
+			}
+			delete(st.ports, k)
+		}
+		if sp == nil {
+			continue
+		}
+		np := nftRenderPort(sp, st.cfg)
+		st.ports[k] = np
+		for fk, f := range np.fronts {
+			claim(st.ips.claims, fk, k, f)
+			touchedIPs[fk] = true
+		}
+		for fk, f := range np.nodeFronts {
+			claim(st.nodes.claims, fk, k, f)
+			touchedNodes[fk] = true
+		}
+		for _, ip := range np.hairpin {
+			st.hairpin[ip]++
+			touchedHP[ip] = true
+		}
+	}
+	for ip, n := range st.hairpin {
+		if n <= 0 {
+			delete(st.hairpin, ip)
+		}
+	}
+
+	// New affinity objects.
+	newChains, newSets := map[string]nftChain{}, map[string]bool{}
+	var affPorts []*nftPort
+	if full {
+		for _, np := range st.ports {
+			affPorts = append(affPorts, np)
+		}
+		rewritten = len(st.ports)
+	} else {
+		for k := range changed {
+			if np, ok := st.ports[k]; ok {
+				affPorts = append(affPorts, np)
+			}
+		}
+		rewritten = len(changed)
+	}
+	for _, np := range affPorts {
+		for _, c := range np.chains {
+			newChains[c.name] = c
+		}
+		for _, set := range np.sets {
+			newSets[set] = true
+		}
+	}
+
+	var flushed []string // per-count chains a full sync flushed
+	if full {
+		flushed = st.planFullPrefix(s)
+		// Every chain is flushed and rewritten below; every element re-added.
+		for c := range st.affChains {
+			oldChains[c] = true
+		}
+		for set := range st.affSets {
+			oldSets[set] = true
+		}
+		for fk := range st.ips.claims {
+			touchedIPs[fk] = true
+		}
+		for fk := range st.nodes.claims {
+			touchedNodes[fk] = true
+		}
+		for ip := range st.hairpin {
+			touchedHP[ip] = true
+		}
+		clear(st.ips.applied)
+		clear(st.nodes.applied)
+		clear(st.hpIn)
+	}
+
+	// Affinity chains: flush the old ones first (their rules reference
+	// sets and endpoint chains that may go), delete the unused ones after
+	// the map elements pointing at them are gone.
+	for _, c := range sortedKeys(oldChains) {
+		if st.affChains[c] {
+			s.flush.WriteString("flush chain ip " + NFTTable + " " + c + "\n")
+		}
+	}
+	for _, c := range sortedKeys(oldChains) {
+		if _, keep := newChains[c]; !keep && st.affChains[c] {
+			s.delObj.WriteString("delete chain ip " + NFTTable + " " + c + "\n")
+			delete(st.affChains, c)
+		}
+	}
+	for _, set := range sortedKeys(oldSets) {
+		if !newSets[set] && st.affSets[set] {
+			s.delObj.WriteString("delete set ip " + NFTTable + " " + set + "\n")
+			delete(st.affSets, set)
+		}
+	}
+	for _, set := range sortedKeys(newSets) {
+		if !st.affSets[set] {
+			s.decl.WriteString("add set ip " + NFTTable + " " + set + " { type ipv4_addr; flags dynamic,timeout; timeout " +
+				strconv.Itoa(int(st.setTimeout(set))) + "s; }\n")
+			st.affSets[set] = true
+		}
+	}
+	names := make([]string, 0, len(newChains))
+	for c := range newChains {
+		names = append(names, c)
+	}
+	slices.Sort(names)
+	for _, c := range names {
+		if !st.affChains[c] {
+			s.decl.WriteString("add chain ip " + NFTTable + " " + c + "\n")
+			st.affChains[c] = true
+		}
+	}
+	for _, c := range names {
+		s.chainRules(newChains[c])
+	}
+
+	st.diffFronts(s, st.ips, touchedIPs)
+	st.diffFronts(s, st.nodes, touchedNodes)
+	for _, ip := range sortedKeys(touchedHP) {
+		want := st.hairpin[ip] > 0
+		if want == st.hpIn[ip] {
+			continue
+		}
+		if want {
+			s.addElem(nftHairpin, ip+" . "+ip)
+			st.hpIn[ip] = true
+		} else {
+			s.delElem(nftHairpin, ip+" . "+ip)
+			delete(st.hpIn, ip)
+		}
+	}
+
+	if full {
+		// Known per-count chains were flushed: those still pointed at get
+		// their rules again, the others go.
+		used := map[string]bool{}
+		for _, t := range []*nftFrontTable{st.ips, st.nodes} {
+			for _, f := range t.applied {
+				if c, ok := strings.CutPrefix(f.verdict, "goto "); ok {
+					used[c] = true
+					if _, dep, ok := nftCountChain(c, st.cfg); ok && dep != "" {
+						used[dep] = true
+					}
+				}
+			}
+		}
+		for _, c := range flushed {
+			if !used[c] {
+				s.delObj.WriteString("delete chain ip " + NFTTable + " " + c + "\n")
+				delete(st.countChains, c)
+				continue
+			}
+			rules, _, _ := nftCountChain(c, st.cfg)
+			s.chainRules(nftChain{name: c, rules: rules})
+		}
+	}
+	st.fresh = false
+	return s.bytes(), rewritten
+}
+
+// setTimeout finds the affinity timeout of a set from the port that uses it.
+func (st *nftState) setTimeout(set string) int32 {
+	for _, np := range st.ports {
+		if slices.Contains(np.sets, set) {
+			return np.affTimeout
+		}
+	}
+	return DefaultAffinityTimeoutSeconds
+}
+
+// planFullPrefix starts a full sync: on a fresh one the table is deleted
+// and recreated; otherwise every known chain is flushed and every map and
+// set except the affinity sets (which hold client state) emptied. It
+// returns the per-count chains it flushed.
+func (st *nftState) planFullPrefix(s *nftScript) (flushed []string) {
+	t := NFTTable
+	if st.fresh {
+		s.prefix.WriteString("add table ip " + t + "\ndelete table ip " + t + "\n")
+		clear(st.countChains)
+		clear(st.affChains)
+		clear(st.affSets)
+	}
+	s.prefix.WriteString("add table ip " + t + " { comment \"strom service proxy\"; }\n")
+	for _, o := range nftFixedSets {
+		s.prefix.WriteString("add " + o.kind + " ip " + t + " " + o.name + " { " + o.decl + " }\n")
+	}
+	fixed := nftFixedRules(st.cfg)
+	for _, c := range fixed {
+		s.prefix.WriteString("add chain ip " + t + " " + c.name + "\n")
+	}
+	for _, c := range nftBaseChains {
+		s.prefix.WriteString("add chain ip " + t + " " + c.name + " { " + c.spec + " }\n")
+	}
+	if !st.fresh {
+		for _, c := range fixed {
+			s.prefix.WriteString("flush chain ip " + t + " " + c.name + "\n")
+		}
+		for _, c := range nftBaseChains {
+			s.prefix.WriteString("flush chain ip " + t + " " + c.name + "\n")
+		}
+		flushed = sortedKeys(st.countChains)
+		for _, c := range flushed {
+			s.prefix.WriteString("flush chain ip " + t + " " + c + "\n")
+		}
+		for _, o := range nftFixedSets {
+			s.prefix.WriteString("flush " + o.kind + " ip " + t + " " + o.name + "\n")
+		}
+	}
+	for _, c := range fixed {
+		s.chainRules(c)
+	}
+	for _, c := range nftBaseChains {
+		s.chainRules(nftChain{name: c.name, rules: []string{c.rule}})
+	}
+	if st.cfg.LocalhostNodePorts {
+		s.chainRules(nftChain{name: "filter-input", rules: []string{
+			"ip daddr 127.0.0.0/8 ip saddr != 127.0.0.0/8 ct state new ct status != dnat drop"}})
+	}
+	return flushed
+}
+
+// diffFronts emits the element changes that bring the kernel's frontends
+// in t to their winners, for the touched keys.
+func (st *nftState) diffFronts(s *nftScript, t *nftFrontTable, touched map[string]bool) {
+	for _, key := range sortedKeys(touched) {
+		want, has := t.winner(key)
+		if !has {
+			delete(t.claims, key)
+		}
+		old, had := t.applied[key]
+		if had == has && old.equal(want) {
+			continue
+		}
+		if had {
+			switch {
+			case old.verdict == "":
+				if !has || want.verdict != "" {
+					s.delElem(t.reject, key)
+				}
+			default:
+				if !has || want.verdict != old.verdict {
+					s.delElem(t.vmap, key)
+				}
+				for i, b := range old.backends {
+					if !has || i >= len(want.backends) || want.backends[i] != b {
+						s.delElem(t.backendKey(key, i))
+					}
+				}
+			}
+		}
+		if !has {
+			delete(t.applied, key)
+			continue
+		}
+		if want.verdict == "" {
+			if !had || old.verdict != "" {
+				s.addElem(t.reject, key)
+			}
+		} else {
+			if c, ok := strings.CutPrefix(want.verdict, "goto "); ok {
+				st.ensureCountChain(s, c)
+			}
+			for i, b := range want.backends {
+				if !had || i >= len(old.backends) || old.backends[i] != b {
+					set, k := t.backendKey(key, i)
+					s.addElem(set, k+" : "+b)
+				}
+			}
+			if !had || old.verdict != want.verdict {
+				s.addElem(t.vmap, key+" : "+want.verdict)
+			}
+		}
+		t.applied[key] = want
+	}
+}
+
+// ensureCountChain declares a per-count chain (and the one it jumps to)
+// unless the kernel has it. Affinity chains are declared elsewhere.
+func (st *nftState) ensureCountChain(s *nftScript, name string) {
+	if st.countChains[name] {
+		return
+	}
+	rules, dep, ok := nftCountChain(name, st.cfg)
+	if !ok {
+		return
+	}
+	if dep != "" {
+		st.ensureCountChain(s, dep)
+	}
+	s.decl.WriteString("add chain ip " + NFTTable + " " + name + "\n")
+	s.chainRules(nftChain{name: name, rules: rules})
+	st.countChains[name] = true
+}
+
+func claim(claims map[string]map[string]nftFront, front, port string, f nftFront) {
+	c := claims[front]
+	if c == nil {
+		c = map[string]nftFront{}
+		claims[front] = c
+	}
+	c[port] = f
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RenderNFT returns the nft script that programs state from scratch into
+// an empty table; it is pure and deterministic (golden files pin it).
+func RenderNFT(state []ServicePort, cfg Config) []byte {
+	st := newNFTState(nil, cfg)
+	changed := make(map[string]*ServicePort, len(state))
+	for i := range state {
+		sp := state[i].clone()
+		changed[sp.Key()] = &sp
+	}
+	script, _ := st.plan(changed, true)
+	return script
+}
+
+// nftDescribe is a short text for errors.
+func nftDescribe(script []byte) string {
+	return fmt.Sprintf("%d bytes, %d lines", len(script), bytes.Count(script, []byte("\n")))
+}
