@@ -2,6 +2,8 @@ package events_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -123,5 +125,137 @@ func TestRedactObject(t *testing.T) {
 	}
 	if got := events.RedactObject("secrets", []byte{1, 2, 3}); got != nil {
 		t.Fatalf("sealed bytes not dropped: %v", got)
+	}
+}
+
+// The writer's bytes are the format documented in export.go, built here by
+// hand: a faster writer must not change a byte.
+func TestExportWriterEncoding(t *testing.T) {
+	var got bytes.Buffer
+	h := &events.ExportHeader{FirstSeq: 41, LastSeq: 42, Count: 2, ExportedAt: time.Unix(1700000000, 0).UTC()}
+	w, err := events.NewExportWriter(&got, h, []byte("BASE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := time.Unix(1700000000, 123456789)
+	// Map order is random: keys are written sorted; empty values and
+	// publish preconditions are left out; a repeated key keeps its first
+	// value.
+	hdr := nats.Header{"Zeta": {"z"}, "Alpha": {"a1", "a2"}, "Empty": {}, "Nats-Expected-Last-Sequence": {"9"}, nats.MsgIdHdr: {"id-1"}}
+	if err := w.Write(41, stamp, "strom.ev.pods.ns.p", hdr, []byte("payload")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(42, stamp.Add(-time.Hour), "s", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.Close(); err != nil || n != 2 {
+		t.Fatalf("close: %d %v", n, err)
+	}
+
+	js, err := json.Marshal(h) // as completed by NewExportWriter
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	str := func(s string) { want = binary.AppendUvarint(want, uint64(len(s))); want = append(want, s...) }
+	want = append(want, "STROMLOG\n"...)
+	str(string(js))
+	str("BASE")
+	want = binary.AppendUvarint(want, 41)
+	want = binary.AppendVarint(want, stamp.UnixNano())
+	str("strom.ev.pods.ns.p")
+	want = binary.AppendUvarint(want, 3)
+	for _, kv := range [][2]string{{"Alpha", "a1"}, {nats.MsgIdHdr, "id-1"}, {"Zeta", "z"}} {
+		str(kv[0])
+		str(kv[1])
+	}
+	str("payload")
+	want = binary.AppendUvarint(want, 42)
+	want = binary.AppendVarint(want, stamp.Add(-time.Hour).UnixNano())
+	str("s")
+	want = binary.AppendUvarint(want, 0)
+	str("")
+	want = binary.AppendUvarint(want, 0)
+	want = binary.AppendUvarint(want, 2)
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("encoding differs:\n got %q\nwant %q", got.Bytes(), want)
+	}
+}
+
+// Records larger than the writer's buffer and many records across its
+// flushes read back intact.
+func TestExportWriterLargeRecords(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := events.NewExportWriter(&buf, &events.ExportHeader{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := func(seq uint64) []byte {
+		n := 100
+		if seq%500 == 0 {
+			n = 3 << 20 // a 3 MiB object now and then
+		}
+		return bytes.Repeat([]byte{byte(seq)}, n)
+	}
+	const n = 5000
+	for seq := uint64(1); seq <= n; seq++ {
+		if err := w.Write(seq, time.Unix(0, int64(seq)), "s", nats.Header{"K": {"v"}}, payload(seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := events.NewExportReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); ; seq++ {
+		m, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			if seq != n+1 {
+				t.Fatalf("read %d records, wrote %d", seq-1, n)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Seq != seq || !bytes.Equal(m.Data, payload(seq)) || m.Header.Get("K") != "v" {
+			t.Fatalf("record %d: #%d, %d bytes", seq, m.Seq, len(m.Data))
+		}
+	}
+}
+
+// failAfter accepts n bytes, then fails.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		return 0, errors.New("disk full")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+func TestExportWriterReportsWriteErrors(t *testing.T) {
+	w, err := events.NewExportWriter(&failAfter{n: 4 << 20}, &events.ExportHeader{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 1000)
+	var werr error
+	seq := uint64(1)
+	for ; seq < 100000 && werr == nil; seq++ {
+		werr = w.Write(seq, time.Unix(0, 0), "s", nil, data)
+	}
+	if werr == nil || !strings.Contains(werr.Error(), "writing export: disk full") {
+		t.Fatalf("write error: %v", werr)
+	}
+	if err := w.Write(seq, time.Unix(0, 0), "s", nil, data); err == nil {
+		t.Fatalf("a write after a failed one succeeded")
+	}
+	if _, err := w.Close(); err == nil {
+		t.Fatalf("close after a failed write succeeded")
 	}
 }
