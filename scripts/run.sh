@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # make run: a single-node Strom cluster on this machine, in the foreground.
+# Extra stromd flags: make run STROMD_FLAGS='--proxy-mode=nftables'.
 # Starts containerd if it is not running, then stromd with its in-process
 # node agent. Ctrl-C stops stromd (and the containerd this script started).
 set -euo pipefail
@@ -31,4 +32,6 @@ run: starting stromd (data in $DATA_DIR). In another shell:
   bin/strom get nodes
   bin/strom apply -f docs/examples/web.yaml
 MSG
-bin/stromd --data-dir "$DATA_DIR" --containerd-address "$SOCK" --image-dir test/images/out
+# STROMD_FLAGS adds flags, e.g. make run STROMD_FLAGS=--proxy-mode=nftables
+# shellcheck disable=SC2086
+bin/stromd --data-dir "$DATA_DIR" --containerd-address "$SOCK" --image-dir test/images/out ${STROMD_FLAGS:-}
