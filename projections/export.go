@@ -16,6 +16,9 @@ import (
 type ExportOptions struct {
 	From, To uint64
 	Clock    events.Clock
+	// pullReader reads with the ordered (pull) consumer the other
+	// readers use instead of readRange; tests compare the two.
+	pullReader bool
 }
 
 // Export writes the log (a range of it) to w in the strom-log format (see
@@ -106,13 +109,20 @@ func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOp
 	}
 	next := start
 	if h.Count > 0 {
-		err = readStream(ctx, js, nil, "export", EventQuery{From: start, To: to}, func(m jetstream.Msg, md *jetstream.MsgMetadata) error {
-			if md.Sequence.Stream != next {
-				return events.Errorf(events.ReasonGone, "export: expected #%d, the log gave #%d (retention dropped events while exporting?)", next, md.Sequence.Stream)
-			}
-			next++
-			return ew.Write(md.Sequence.Stream, md.Timestamp, m.Subject(), m.Headers(), m.Data())
-		})
+		if o.pullReader {
+			err = readStream(ctx, js, nil, "export", EventQuery{From: start, To: to}, func(m jetstream.Msg, md *jetstream.MsgMetadata) error {
+				if md.Sequence.Stream != next {
+					return events.Errorf(events.ReasonGone, "export: expected #%d, the log gave #%d (retention dropped events while exporting?)", next, md.Sequence.Stream)
+				}
+				next++
+				return ew.Write(md.Sequence.Stream, md.Timestamp, m.Subject(), m.Headers(), m.Data())
+			})
+		} else {
+			err = readRange(ctx, js, events.StreamName, start, to, func(ev *rawEvent) error {
+				next++
+				return ew.Write(ev.seq, ev.time, ev.subject, ev.header, ev.data)
+			})
+		}
 		if err != nil {
 			return nil, err
 		}
