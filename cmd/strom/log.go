@@ -167,6 +167,11 @@ encrypted: the key is not in the file; 'strom replay --key' opens them.`,
 				if cerr := f.Close(); err == nil && cerr != nil {
 					err = fmt.Errorf("closing %s: %w", file, cerr)
 				}
+				if err != nil {
+					// No half-written export left behind to be mistaken
+					// for a whole one.
+					_ = os.Remove(file)
+				}
 			}
 			if err != nil {
 				return err

@@ -292,6 +292,15 @@ func TestExportFromTheMiddleHasABase(t *testing.T) {
 	if !strings.Contains(info, "Replayable:    from #"+seqStr(snaps[0])) {
 		t.Fatalf("stream info of the export:\n%s", info)
 	}
+	// A failed export leaves no file that could pass for a whole one.
+	bad := filepath.Join(t.TempDir(), "bad.stromlog")
+	_, errOut, code = runCLI("--config", s.d.AdminConfig, "log", "export", "--from", "10", "--to", "5", "--file", bad)
+	if code == 0 || !strings.Contains(errOut, "--from #10 is after --to #5") {
+		t.Fatalf("export --from 10 --to 5: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(bad); !os.IsNotExist(err) {
+		t.Fatalf("a failed export left %s behind (%v)", bad, err)
+	}
 	// A whole-log export from the live cluster checks clean, snapshot
 	// included.
 	check := s.live(t, "stream", "check")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -98,6 +99,31 @@ func BenchmarkTimeTravel(b *testing.B) {
 			st, _ := os.Stat(file)
 			b.ReportMetric(float64(h.Count)/el.Seconds(), "events/s")
 			b.ReportMetric(float64(st.Size())/el.Seconds()/(1<<20), "MiB/s")
+		}
+	})
+	// The same export as `strom log export --file` runs it: its own
+	// process, the admin user, TCP to stromd's listener.
+	b.Run("export-cli", func(b *testing.B) {
+		bin := filepath.Join(b.TempDir(), "strom")
+		if out, err := exec.Command("go", "build", "-o", bin, "github.com/strom-project/strom/cmd/strom").CombinedOutput(); err != nil {
+			b.Fatalf("building strom: %v\n%s", err, out)
+		}
+		cliFile := filepath.Join(dir, "cli.stromlog")
+		for i := 0; i < b.N; i++ {
+			syscall.Sync()
+			t0 := time.Now()
+			out, err := exec.Command(bin, "--config", filepath.Join(dir, "admin.conf"), "log", "export", "--file", cliFile).CombinedOutput()
+			if err != nil {
+				b.Fatalf("strom log export: %v\n%s", err, out)
+			}
+			el := time.Since(t0)
+			st, err := os.Stat(cliFile)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(total)/el.Seconds(), "events/s")
+			b.ReportMetric(float64(st.Size())/el.Seconds()/(1<<20), "MiB/s")
+			_ = os.Remove(cliFile)
 		}
 	})
 	b.Run("replay", func(b *testing.B) {
