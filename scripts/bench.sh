@@ -9,14 +9,14 @@ echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; load:
 echo "== spine: write path, projection rebuild, restart to serving"
 go test -run '^$' -bench 'WritePath' -benchtime 20000x ./test/bench/
 go test -run '^$' -bench 'ProjectionRebuild|RestartToServing' -benchtime 1x -timeout 60m ./test/bench/
-echo "== time travel, scheduling end to end (if present)"
-go test -run '^$' -bench 'At|Export|Replay|Schedul' -benchtime 1x -timeout 60m ./test/bench/ || true
-echo "== services end to end: endpoint change to rules (root: real containerd, CNI, iptables in a netns)"
+echo "== time travel (--at, export in-process and through the strom binary, offline replay), scheduling end to end"
+go test -run '^$' -bench 'TimeTravel|SchedulingE2E' -benchtime 1x -timeout 60m ./test/bench/
+echo "== services end to end: endpoint change to rules, iptables and nftables modes (root: real containerd, CNI in a netns)"
 go test -run '^$' -bench ServiceRuleLatency -benchtime 1x -timeout 20m ./test/e2e/
 echo "== scheduler core"
 go test -run '^$' -bench . ./reconcilers/scheduler/
-echo "== service proxy"
-go test -run '^$' -bench . -benchtime 3x ./agent/proxy/
+echo "== service proxy (nftables mode, and the iptables mode on both iptables backends; scripts/bench-proxy.sh for more iterations)"
+go test -run '^$' -bench . -benchtime 3x -timeout 60m ./agent/proxy/
 echo "== DNS query path"
 go test -run '^$' -bench . ./dns/
 if [ "${BENCH_DNS:-0}" = 1 ]; then
