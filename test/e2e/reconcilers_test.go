@@ -446,8 +446,12 @@ func TestDeleteCascade(t *testing.T) {
 		t.Fatalf("foreground: deployment not marked: deletionTimestamp %v finalizers %v", d.DeletionTimestamp, d.Finalizers)
 	}
 	testutil.Eventually(t, 30*time.Second, func() error {
-		pods := len(c.pods("default", "app=fg"))
+		// The deployment first: once it is gone, every pod was gone
+		// before, so a pod seen after that is a real violation (read in
+		// the other order, the last pod and the owner may both go
+		// between the two reads).
 		gone := !c.exists("deployments", "default", "fg")
+		pods := len(c.pods("default", "app=fg"))
 		if gone && pods > 0 {
 			t.Fatalf("foreground: deployment deleted while %d pods remain", pods)
 		}
