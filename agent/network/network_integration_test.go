@@ -3,7 +3,6 @@ package network
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -75,38 +74,11 @@ func serveIn(t *testing.T, ns *netns.NetNS, port int, body string) {
 	t.Cleanup(func() { srv.Close() })
 }
 
-// getFrom does an HTTP GET with the socket created inside a namespace.
-func getFrom(nsPath, url string) (string, error) {
-	client := &http.Client{
-		Timeout: 3 * time.Second,
-		Transport: &http.Transport{
-			DisableKeepAlives: true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				var conn net.Conn
-				err := cnins.WithNetNSPath(nsPath, func(cnins.NetNS) error {
-					var err error
-					d := net.Dialer{Timeout: 2 * time.Second}
-					conn, err = d.DialContext(ctx, network, addr)
-					return err
-				})
-				return conn, err
-			},
-		},
-	}
-	resp, err := client.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
-}
-
 func waitBody(t *testing.T, nsPath, url, want string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := getFrom(nsPath, url)
+		got, err := ctrtest.HTTPGetIn(nsPath, url)
 		if err == nil && got == want {
 			return
 		}

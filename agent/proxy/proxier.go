@@ -143,34 +143,19 @@ func NewNFTProxier(runner NFTRunner, cfg ProxierConfig, log *zap.Logger, clock C
 
 // Update replaces the whole desired state.
 func (p *Proxier) Update(state []ServicePort) {
-	next := make(map[string]ServicePort, len(state))
-	for i := range state {
-		next[state[i].Key()] = state[i].clone()
-	}
-	p.mu.Lock()
-	changed := false
-	for k, sp := range next {
-		if old, ok := p.desired[k]; !ok || !old.equal(&sp) {
-			p.desired[k] = sp
-			changed = p.markDirtyLocked(k) || changed
-		}
-	}
-	for k := range p.desired {
-		if _, ok := next[k]; !ok {
-			delete(p.desired, k)
-			changed = p.markDirtyLocked(k) || changed
-		}
-	}
-	p.mu.Unlock()
-	if changed {
-		p.Kick()
-	}
+	p.replace(state, func(string) bool { return true })
 }
 
 // OnServiceUpdate replaces the ports of one service; nil or empty ports
 // remove it.
 func (p *Proxier) OnServiceUpdate(namespace, name string, ports []ServicePort) {
 	prefix := namespace + "/" + name + ":"
+	p.replace(ports, func(k string) bool { return strings.HasPrefix(k, prefix) })
+}
+
+// replace sets the desired state of the ports in next and removes the
+// desired ports in scope that next lacks, marking what changed dirty.
+func (p *Proxier) replace(ports []ServicePort, inScope func(key string) bool) {
 	next := make(map[string]ServicePort, len(ports))
 	for i := range ports {
 		next[ports[i].Key()] = ports[i].clone()
@@ -180,13 +165,15 @@ func (p *Proxier) OnServiceUpdate(namespace, name string, ports []ServicePort) {
 	for k, sp := range next {
 		if old, ok := p.desired[k]; !ok || !old.equal(&sp) {
 			p.desired[k] = sp
-			changed = p.markDirtyLocked(k) || changed
+			p.markDirtyLocked(k)
+			changed = true
 		}
 	}
 	for k := range p.desired {
-		if _, ok := next[k]; !ok && strings.HasPrefix(k, prefix) {
+		if _, ok := next[k]; !ok && inScope(k) {
 			delete(p.desired, k)
-			changed = p.markDirtyLocked(k) || changed
+			p.markDirtyLocked(k)
+			changed = true
 		}
 	}
 	p.mu.Unlock()
@@ -196,13 +183,12 @@ func (p *Proxier) OnServiceUpdate(namespace, name string, ports []ServicePort) {
 }
 
 // markDirtyLocked records a changed key. Lock mu.
-func (p *Proxier) markDirtyLocked(key string) bool {
+func (p *Proxier) markDirtyLocked(key string) {
 	if len(p.dirty) == 0 {
 		p.pendingSince = p.clock.Now()
 	}
 	p.dirty[key] = true
 	p.gen++
-	return true
 }
 
 // Kick asks for a sync soon.

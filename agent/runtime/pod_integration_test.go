@@ -3,47 +3,14 @@ package runtime
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	cnins "github.com/containernetworking/plugins/pkg/ns"
 	"github.com/strom-project/strom/agent/network"
 	"github.com/strom-project/strom/test/ctrtest"
 )
-
-// getFrom does an HTTP GET with the socket created inside a namespace.
-func getFrom(nsPath, url string) (string, error) {
-	client := &http.Client{
-		Timeout: 3 * time.Second,
-		Transport: &http.Transport{
-			DisableKeepAlives: true,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				var conn net.Conn
-				err := cnins.WithNetNSPath(nsPath, func(cnins.NetNS) error {
-					var err error
-					d := net.Dialer{Timeout: 2 * time.Second}
-					conn, err = d.DialContext(ctx, network, addr)
-					return err
-				})
-				return conn, err
-			},
-		},
-	}
-	resp, err := client.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("status %s", resp.Status)
-	}
-	return string(b), err
-}
 
 // TestHTTPServerPod runs the whole pod path: sandbox, CNI inside a node
 // namespace, container, HTTP from the node to the pod IP, teardown.
@@ -92,7 +59,7 @@ func TestHTTPServerPod(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	var body string
 	for {
-		body, err = getFrom(node.GetPath(), url)
+		body, err = ctrtest.HTTPGetIn(node.GetPath(), url)
 		if err == nil {
 			break
 		}
@@ -105,7 +72,7 @@ func TestHTTPServerPod(t *testing.T) {
 	if strings.TrimSpace(body) != "web-0" {
 		t.Fatalf("GET / = %q, want the pod's hostname web-0", body)
 	}
-	if h, err := getFrom(node.GetPath(), url+"healthz"); err != nil || strings.TrimSpace(h) != "ok" {
+	if h, err := ctrtest.HTTPGetIn(node.GetPath(), url+"healthz"); err != nil || strings.TrimSpace(h) != "ok" {
 		t.Errorf("GET /healthz = %q %v", h, err)
 	}
 	t.Logf("pod start (sandbox+CNI+create+start): %v; first HTTP answer after %v", running, serving)

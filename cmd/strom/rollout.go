@@ -29,6 +29,20 @@ func deploymentArg(arg string) (string, error) {
 	return arg, nil
 }
 
+// deploymentTarget parses a rollout command's DEPLOYMENT argument and
+// connects to the cluster.
+func (c *cli) deploymentTarget(arg string) (string, *api.Client, error) {
+	name, err := deploymentArg(arg)
+	if err != nil {
+		return "", nil, err
+	}
+	cl, err := c.connect()
+	if err != nil {
+		return "", nil, err
+	}
+	return name, cl, nil
+}
+
 func (c *cli) getDeployment(ctx context.Context, cl *api.Client, name string) (*appsv1.Deployment, error) {
 	resp, err := cl.Do(ctx, api.VerbGet, &api.Request{Resource: "deployments", Namespace: c.ns(), Name: name})
 	if err != nil {
@@ -103,11 +117,7 @@ func (c *cli) rolloutPatchCommand(use, short string, change func(*appsv1.Deploym
 	return &cobra.Command{
 		Use: use + " DEPLOYMENT", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := c.connect()
+			name, cl, err := c.deploymentTarget(args[0])
 			if err != nil {
 				return err
 			}
@@ -139,11 +149,7 @@ func (c *cli) rolloutStatusCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "status DEPLOYMENT", Short: "Show the status of the rollout, waiting until it completes", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := c.connect()
+			name, cl, err := c.deploymentTarget(args[0])
 			if err != nil {
 				return err
 			}
@@ -216,11 +222,7 @@ func (c *cli) rolloutHistoryCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "history DEPLOYMENT", Short: "Show the revisions of a deployment", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := c.connect()
+			name, cl, err := c.deploymentTarget(args[0])
 			if err != nil {
 				return err
 			}
@@ -271,11 +273,7 @@ func (c *cli) rolloutUndoCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "undo DEPLOYMENT", Short: "Roll back to the previous (or a given) revision", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := deploymentArg(args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := c.connect()
+			name, cl, err := c.deploymentTarget(args[0])
 			if err != nil {
 				return err
 			}
