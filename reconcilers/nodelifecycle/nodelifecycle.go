@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/go-logr/logr"
 	"sync"
 	"time"
 
@@ -276,7 +277,7 @@ func (r *Reconciler) evict(ctx context.Context, node string, taint *corev1.Taint
 func toleratesForever(pod *corev1.Pod, taint *corev1.Taint) bool {
 	for i := range pod.Spec.Tolerations {
 		t := &pod.Spec.Tolerations[i]
-		if tolerates(t, taint) && t.TolerationSeconds == nil {
+		if t.ToleratesTaint(logr.Discard(), taint, false) && t.TolerationSeconds == nil {
 			return true
 		}
 	}
@@ -313,20 +314,4 @@ func seqOf(n *corev1.Node) uint64 {
 	var v uint64
 	fmt.Sscanf(n.ResourceVersion, "%d", &v)
 	return v
-}
-
-func tolerates(t *corev1.Toleration, taint *corev1.Taint) bool {
-	if t.Effect != "" && t.Effect != taint.Effect {
-		return false
-	}
-	if t.Key != "" && t.Key != taint.Key {
-		return false
-	}
-	switch t.Operator {
-	case corev1.TolerationOpExists:
-		return true
-	case "", corev1.TolerationOpEqual:
-		return t.Key != "" && t.Value == taint.Value
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"github.com/go-logr/logr"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -19,22 +20,11 @@ var (
 	notReadyReason     = taintReason(&notReadyTaint)
 )
 
-// tolerates reports whether toleration t tolerates taint, as Kubernetes'
-// Toleration.ToleratesTaint.
+// tolerates reports whether toleration t tolerates taint, with
+// Kubernetes' own Toleration.ToleratesTaint (comparison operators off, as
+// validation admits only Equal and Exists).
 func tolerates(t *corev1.Toleration, taint *corev1.Taint) bool {
-	if t.Effect != "" && t.Effect != taint.Effect {
-		return false
-	}
-	if t.Key != "" && t.Key != taint.Key {
-		return false
-	}
-	switch t.Operator {
-	case corev1.TolerationOpExists:
-		return true
-	case "", corev1.TolerationOpEqual:
-		return t.Value == taint.Value
-	}
-	return false
+	return t.ToleratesTaint(logr.Discard(), taint, false)
 }
 
 // toleratesAll reports whether any of tols tolerates taint.
