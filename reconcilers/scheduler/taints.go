@@ -2,8 +2,8 @@ package scheduler
 
 import (
 	"fmt"
-	"github.com/go-logr/logr"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 )
 
