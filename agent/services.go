@@ -343,7 +343,7 @@ func (s *services) resync(ctx context.Context) {
 	s.px.Update(all)
 	if s.dns != nil {
 		for k := range touched {
-			ns, name := splitKey(k)
+			ns, name := events.SplitObjectKey(k)
 			s.pushDNSLocked(ns, name)
 		}
 	}
@@ -370,15 +370,6 @@ func (s *services) pushDNSLocked(ns, name string) {
 			s.log.Warn("DNS records of endpoints", zap.String("service", k), zap.Error(err))
 		}
 	}
-}
-
-func splitKey(k string) (string, string) {
-	for i := 0; i < len(k); i++ {
-		if k[i] == '/' {
-			return k[:i], k[i+1:]
-		}
-	}
-	return "", k
 }
 
 // mergeListed replaces cur with listed, except for objects the feed has

@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -81,6 +82,15 @@ func ObjectKey(namespace, name string) string {
 		return name
 	}
 	return namespace + "/" + name
+}
+
+// SplitObjectKey is the inverse of ObjectKey: "ns/name" gives ("ns",
+// "name"), "name" gives ("", "name").
+func SplitObjectKey(key string) (namespace, name string) {
+	if ns, n, ok := strings.Cut(key, "/"); ok {
+		return ns, n
+	}
+	return "", key
 }
 
 func (e *Event) String() string {

@@ -96,7 +96,7 @@ func (r *Reconciler) podKeys(ev *events.Event) []string {
 
 // Reconcile moves one Deployment a step forward.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
-	ns, name := splitKey(key)
+	ns, name := events.SplitObjectKey(key)
 	d, ok, err := ctlutil.Get[appsv1.Deployment](r.env.Store, "deployments", ns, name)
 	if err != nil {
 		return controller.Result{}, controller.Terminal(err)
@@ -266,13 +266,4 @@ func replicas(rs *appsv1.ReplicaSet) int32 {
 		return 1
 	}
 	return *rs.Spec.Replicas
-}
-
-func splitKey(key string) (string, string) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:]
-		}
-	}
-	return "", key
 }

@@ -96,7 +96,7 @@ func (r *Reconciler) podKeys(ev *events.Event) []string {
 
 // Reconcile plans one ReplicaSet and writes the plan.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
-	ns, name := splitKey(key)
+	ns, name := events.SplitObjectKey(key)
 	rs, ok, err := ctlutil.Get[appsv1.ReplicaSet](r.env.Store, "replicasets", ns, name)
 	if err != nil {
 		return controller.Result{}, controller.Terminal(err)
@@ -232,13 +232,4 @@ func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, plan repl
 		r.log.Debug("replicaset synced", zap.String("rs", rs.Namespace+"/"+rs.Name), zap.Int("created", created), zap.Int("deleted", deleted))
 	}
 	return errors.Join(errs...)
-}
-
-func splitKey(key string) (string, string) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:]
-		}
-	}
-	return "", key
 }

@@ -205,7 +205,7 @@ func wantsScheduling(pod *corev1.Pod) bool {
 
 // Reconcile schedules one pod.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
-	ns, name := splitKey(key)
+	ns, name := events.SplitObjectKey(key)
 	pod, ok, err := ctlutil.Get[corev1.Pod](r.env.Store, "pods", ns, name)
 	if err != nil {
 		return controller.Result{}, controller.Terminal(err)
@@ -299,13 +299,4 @@ func (r *Reconciler) unschedulablePod(ctx context.Context, pod *corev1.Pod, fitE
 	if _, err := r.env.Writer.UpdateStatus(ctx, next, ctlutil.Opts(ctx, Actor)); err != nil && !events.IsConflict(err) && !events.IsNotFound(err) {
 		r.log.Warn("writing PodScheduled condition", zap.String("pod", pod.Namespace+"/"+pod.Name), zap.Error(err))
 	}
-}
-
-func splitKey(key string) (string, string) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:]
-		}
-	}
-	return "", key
 }
