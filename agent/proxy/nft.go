@@ -490,7 +490,7 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 	}
 
 	// New affinity objects.
-	newChains, newSets := map[string]nftChain{}, map[string]bool{}
+	newChains, newSets := map[string]nftChain{}, map[string]int32{} // set -> affinity timeout
 	var affPorts []*nftPort
 	if full {
 		for _, np := range st.ports {
@@ -510,7 +510,7 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 			newChains[c.name] = c
 		}
 		for _, set := range np.sets {
-			newSets[set] = true
+			newSets[set] = np.affTimeout
 		}
 	}
 
@@ -553,7 +553,7 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 		}
 	}
 	for _, set := range sortedKeys(oldSets) {
-		if !newSets[set] && st.affSets[set] {
+		if _, keep := newSets[set]; !keep && st.affSets[set] {
 			s.delObj.WriteString("delete set ip " + NFTTable + " " + set + "\n")
 			delete(st.affSets, set)
 		}
@@ -561,7 +561,7 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 	for _, set := range sortedKeys(newSets) {
 		if !st.affSets[set] {
 			s.decl.WriteString("add set ip " + NFTTable + " " + set + " { type ipv4_addr; flags dynamic,timeout; timeout " +
-				strconv.Itoa(int(st.setTimeout(set))) + "s; }\n")
+				strconv.Itoa(int(newSets[set])) + "s; }\n")
 			st.affSets[set] = true
 		}
 	}
@@ -622,16 +622,6 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 	}
 	st.fresh = false
 	return s.bytes(), rewritten
-}
-
-// setTimeout finds the affinity timeout of a set from the port that uses it.
-func (st *nftState) setTimeout(set string) int32 {
-	for _, np := range st.ports {
-		if slices.Contains(np.sets, set) {
-			return np.affTimeout
-		}
-	}
-	return DefaultAffinityTimeoutSeconds
 }
 
 // planFullPrefix starts a full sync: on a fresh one the table is deleted

@@ -134,13 +134,6 @@ func (f *FakeNFT) Dump(skipUnused bool) string {
 	return b.String()
 }
 
-// Referenced tells whether any rule or map element points at chain.
-func (f *FakeNFT) Referenced(chain string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t != nil && f.t.chainUsed(chain)
-}
-
 var (
 	fakeNFTObj   = regexp.MustCompile(`^(add|flush|delete) (table|chain|map|set) ip ` + NFTTable + `(?: ([^ {]+))?(?: \{.*\})?$`)
 	fakeNFTRule  = regexp.MustCompile(`^add rule ip ` + NFTTable + ` ([^ ]+) (.+)$`)
