@@ -139,13 +139,7 @@ func (m *Manager) ensureWorkerLocked(uid types.UID) {
 	if m.runCtx == nil || m.runCtx.Err() != nil || m.terminated[uid] {
 		return
 	}
-	w := newWorker(m, uid)
-	m.workers[uid] = w
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
-		w.run(m.runCtx)
-	}()
+	m.startWorkerLocked(uid)
 }
 
 // lookup returns the desired pod of uid.
@@ -215,13 +209,7 @@ func (m *Manager) cleanupOrphans(ctx context.Context) {
 			continue
 		}
 		m.log.Info("cleaning up pod unknown to the control plane", zap.String("uid", u))
-		w := newWorker(m, uid)
-		m.workers[uid] = w
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			w.run(m.runCtx)
-		}()
+		m.startWorkerLocked(uid)
 	}
 }
 
@@ -238,4 +226,15 @@ func (m *Manager) netTeardown(ctx context.Context, podUID, netnsPath string) err
 	m.netMu.Lock()
 	defer m.netMu.Unlock()
 	return m.cfg.Network.Teardown(ctx, podUID, netnsPath)
+}
+
+// startWorkerLocked starts and records the worker of pod uid. Lock mu.
+func (m *Manager) startWorkerLocked(uid types.UID) {
+	w := newWorker(m, uid)
+	m.workers[uid] = w
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		w.run(m.runCtx)
+	}()
 }
