@@ -184,14 +184,14 @@ func TestCrashLoopBackOff(t *testing.T) {
 		})
 	}
 	// First crash: restarted at once (restartCount 1).
-	h.clock.Step(time.Second)
+	h.clock.Advance(time.Second)
 	exitLatest(1)
 	h.waitStatus(pod, "restartCount 1 running", func(s corev1.PodStatus) bool {
 		cs := cstatus(s, "main")
 		return cs.RestartCount == 1 && cs.State.Running != nil
 	})
 	// Second crash: back-off 10s.
-	h.clock.Step(time.Second)
+	h.clock.Advance(time.Second)
 	exitLatest(2)
 	st := h.waitStatus(pod, "CrashLoopBackOff", func(s corev1.PodStatus) bool {
 		cs := cstatus(s, "main")
@@ -216,7 +216,7 @@ func TestCrashLoopBackOff(t *testing.T) {
 		t.Fatalf("%d runs during back-off, want 2 (the previous and the crashed one)", n)
 	}
 	// ...and it restarts after.
-	h.clock.Step(10 * time.Second)
+	h.clock.Advance(10 * time.Second)
 	h.waitStatus(pod, "restartCount 2 running", func(s corev1.PodStatus) bool {
 		cs := cstatus(s, "main")
 		return cs.RestartCount == 2 && cs.State.Running != nil
@@ -337,7 +337,7 @@ func TestImageErrors(t *testing.T) {
 	if err := h.rt.AddImage("strom.test/absent:2"); err != nil {
 		t.Fatal(err)
 	}
-	h.clock.Step(11 * time.Second)
+	h.clock.Advance(11 * time.Second)
 	h.waitStatus(pull, "running after pull", func(s corev1.PodStatus) bool { return s.Phase == corev1.PodRunning })
 }
 

@@ -2,7 +2,6 @@ package testutil
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/test/clocktest"
 )
 
 // StartNATS starts an in-process JetStream server on a random loopback
@@ -139,25 +139,9 @@ func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
 	t.Fatalf("still failing after %s: %v", timeout, err)
 }
 
-// FakeClock is a settable clock, safe for concurrent use.
-type FakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// FakeClock is a settable clock, safe for concurrent use (see
+// test/clocktest, which packages below testutil use directly).
+type FakeClock = clocktest.FakeClock
 
 // NewFakeClock returns a clock stopped at t.
-func NewFakeClock(t time.Time) *FakeClock { return &FakeClock{t: t} }
-
-// Now returns the set time.
-func (c *FakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *FakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func NewFakeClock(t time.Time) *FakeClock { return clocktest.New(t) }
