@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -81,46 +82,37 @@ var ErrIgnored = fmt.Errorf("ignorable event of an unknown type")
 // DecodeMsg reads an event back from a stream message. Sealed payloads are
 // opened with s; with a nil s they are left sealed and Object is nil.
 func DecodeMsg(subject string, h nats.Header, data []byte, seq uint64, stamp time.Time, s *Sealer) (*Event, error) {
-	codec := h.Get(HeaderCodec)
-	v, err := strconv.Atoi(codec)
-	if err != nil || v < 1 {
-		return nil, fmt.Errorf("event #%d on %s: missing or bad %s header %q", seq, subject, HeaderCodec, codec)
+	return decodeMsg(subject, h, data, seq, stamp, s)
+}
+
+// headerGetter is a message's headers: a nats.Header, or a RawMsg read
+// from an export.
+type headerGetter interface{ Get(string) string }
+
+func decodeMsg(subject string, h headerGetter, data []byte, seq uint64, stamp time.Time, s *Sealer) (*Event, error) {
+	env, err := DecodeEnvelope(subject, h, seq)
+	if err != nil && !errors.Is(err, ErrIgnored) {
+		return nil, err
 	}
-	if v > CodecVersion {
-		return nil, fmt.Errorf("event #%d on %s: codec version %d was written by a newer Strom (this one reads up to %d)", seq, subject, v, CodecVersion)
-	}
-	res, ns, name, err := ParseSubject(subject)
-	if err != nil {
-		return nil, fmt.Errorf("event #%d: %w", seq, err)
+	res, ns, name, perr := ParseSubject(subject)
+	if perr != nil {
+		return nil, fmt.Errorf("event #%d: %w", seq, perr)
 	}
 	e := &Event{
 		Seq: seq, Stamp: stamp, Resource: res, Namespace: ns, Name: name,
-		ID:        h.Get(nats.MsgIdHdr),
-		Type:      Type(h.Get(HeaderType)),
-		UID:       h.Get(HeaderUID),
-		Actor:     h.Get(HeaderActor),
-		Cause:     h.Get(HeaderCause),
-		NodeName:  h.Get(HeaderNode),
-		Ignorable: h.Get(HeaderIgnorable) == "true",
+		ID: env.ID, Type: env.Type, UID: env.UID, Actor: env.Actor, Cause: env.Cause,
+		NodeName: env.NodeName, Ignorable: env.Ignorable, Time: env.Time,
 	}
-	if !knownTypes[e.Type] {
-		if e.Ignorable {
-			return e, ErrIgnored
-		}
-		return nil, fmt.Errorf("event #%d on %s: unknown event type %q (not marked ignorable)", seq, subject, e.Type)
+	if err != nil {
+		return e, err // ErrIgnored
 	}
-	if t := h.Get(HeaderTime); t != "" {
-		if e.Time, err = time.Parse(time.RFC3339Nano, t); err != nil {
-			return nil, fmt.Errorf("event #%d on %s: bad %s: %w", seq, subject, HeaderTime, err)
-		}
+	if env.Labels != "" {
+		e.Labels = DecodeLabels(env.Labels)
 	}
-	if l := h.Get(HeaderLabels); l != "" {
-		e.Labels = decodeLabels(l)
+	if env.Owners != "" {
+		e.Owners = strings.Split(env.Owners, ",")
 	}
-	if o := h.Get(HeaderOwners); o != "" {
-		e.Owners = strings.Split(o, ",")
-	}
-	switch enc := h.Get(HeaderEnc); enc {
+	switch env.Enc {
 	case "":
 		e.Object = data
 	case SealAlgorithm:
@@ -129,10 +121,55 @@ func DecodeMsg(subject string, h nats.Header, data []byte, seq uint64, stamp tim
 				return nil, fmt.Errorf("event #%d on %s: %w", seq, subject, err)
 			}
 		}
-	default:
-		return nil, fmt.Errorf("event #%d on %s: unknown payload encryption %q", seq, subject, enc)
 	}
 	return e, nil
+}
+
+// Envelope is an event's headers as read from a message: everything but
+// the subject's parts and the payload, with labels and owners as written.
+type Envelope struct {
+	ID, UID, Actor, Cause, NodeName string
+	Type                            Type
+	Time                            time.Time
+	Labels, Owners                  string // the Strom-Labels and Strom-Owners headers
+	Enc                             string // "" or SealAlgorithm
+	Ignorable                       bool
+}
+
+// DecodeEnvelope reads and checks a message's headers (subject and seq
+// only name it in errors). An event of an unknown type marked ignorable
+// returns its envelope so far and ErrIgnored.
+func DecodeEnvelope(subject string, h headerGetter, seq uint64) (Envelope, error) {
+	var env Envelope
+	codec := h.Get(HeaderCodec)
+	v, err := strconv.Atoi(codec)
+	if err != nil || v < 1 {
+		return env, fmt.Errorf("event #%d on %s: missing or bad %s header %q", seq, subject, HeaderCodec, codec)
+	}
+	if v > CodecVersion {
+		return env, fmt.Errorf("event #%d on %s: codec version %d was written by a newer Strom (this one reads up to %d)", seq, subject, v, CodecVersion)
+	}
+	env.ID, env.Type, env.UID = h.Get(nats.MsgIdHdr), Type(h.Get(HeaderType)), h.Get(HeaderUID)
+	env.Actor, env.Cause, env.NodeName = h.Get(HeaderActor), h.Get(HeaderCause), h.Get(HeaderNode)
+	env.Ignorable = h.Get(HeaderIgnorable) == "true"
+	if !knownTypes[env.Type] {
+		if env.Ignorable {
+			return env, ErrIgnored
+		}
+		return env, fmt.Errorf("event #%d on %s: unknown event type %q (not marked ignorable)", seq, subject, env.Type)
+	}
+	if t := h.Get(HeaderTime); t != "" {
+		if env.Time, err = time.Parse(time.RFC3339Nano, t); err != nil {
+			return env, fmt.Errorf("event #%d on %s: bad %s: %w", seq, subject, HeaderTime, err)
+		}
+	}
+	env.Labels, env.Owners = h.Get(HeaderLabels), h.Get(HeaderOwners)
+	switch env.Enc = h.Get(HeaderEnc); env.Enc {
+	case "", SealAlgorithm:
+	default:
+		return env, fmt.Errorf("event #%d on %s: unknown payload encryption %q", seq, subject, env.Enc)
+	}
+	return env, nil
 }
 
 // Label keys and values cannot hold ',' or '=' (validation ensures it),
@@ -155,7 +192,8 @@ func encodeLabels(l map[string]string) string {
 	return b.String()
 }
 
-func decodeLabels(s string) map[string]string {
+// DecodeLabels reads a Strom-Labels header value (see encodeLabels).
+func DecodeLabels(s string) map[string]string {
 	out := make(map[string]string, strings.Count(s, ",")+1)
 	for _, kv := range strings.Split(s, ",") {
 		k, v, _ := strings.Cut(kv, "=")

@@ -1,7 +1,7 @@
 package events
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -9,17 +9,21 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 )
 
-// Export file format "strom-log", version 1. An export is self-describing:
+// Export file format "strom-log", version 2. An export is self-describing:
 // it can be replayed with nothing but the file (and, for Secrets' values,
 // the cluster's key, which is never written into it).
 //
 //	magic      "STROMLOG\n"
 //	header     uvarint length + JSON ExportHeader
+//	           (then, with "compression": "s2", the rest is one s2 stream)
 //	base       uvarint length + a projection snapshot (length 0: none);
 //	           the state just before FirstSeq, secrets sealed as stored
 //	records    per event, in sequence order:
@@ -34,10 +38,18 @@ import (
 // the stream's messages verbatim (minus JetStream's publish preconditions),
 // so replaying a file decodes them with DecodeMsg like the live log. The
 // trailer makes a truncated file an error rather than a shorter history.
+//
+// Version 1 is the same without compression (and without the header's
+// compression field); readers read both. Compression made exports ~7×
+// smaller and faster to write: the file's writes were costing as much
+// CPU as reading the log (docs/bench/timetravel.md).
 const (
 	ExportFormat  = "strom-log"
-	ExportVersion = 1
+	ExportVersion = 2
 	exportMagic   = "STROMLOG\n"
+	// ExportCompressionS2 compresses everything after the header as one
+	// s2 stream (github.com/klauspost/compress/s2, framed format).
+	ExportCompressionS2 = "s2"
 )
 
 // ExportHeader describes an export file.
@@ -69,6 +81,10 @@ type ExportHeader struct {
 	// Sealed names the encryption of Secret payloads (the key is not in
 	// the file).
 	Sealed string `json:"sealed"`
+	// Compression (version 2 on) names how everything after the header
+	// (base, records, trailer) is compressed: ExportCompressionS2, or
+	// empty for not at all (version 1 files never are).
+	Compression string `json:"compression,omitempty"`
 }
 
 // ExportStream is the part of the stream configuration an export keeps.
@@ -91,7 +107,7 @@ type RawMsg struct {
 
 // Decode reads the message as an event (see DecodeMsg).
 func (m *RawMsg) Decode(s *Sealer) (*Event, error) {
-	return DecodeMsg(m.Subject, m.Header, m.Data, m.Seq, m.Stamp, s)
+	return decodeMsg(m.Subject, m.Header, m.Data, m.Seq, m.Stamp, s)
 }
 
 // ExportWriter writes an export file.
@@ -99,23 +115,39 @@ func (m *RawMsg) Decode(s *Sealer) (*Event, error) {
 // Each record is appended to one buffer and the buffer goes to the
 // underlying writer in pieces of about exportChunk bytes. Encoding a
 // record is then a few appends rather than a bufio call per field, which
-// made BenchmarkTimeTravel's export about 17% faster.
+// made BenchmarkTimeTravel's export about 17% faster. The pieces are
+// written by a goroutine of their own while the next one fills: writing
+// a file costs the kernel about as much CPU as reading the log does
+// (docs/bench/timetravel.md), so the two run side by side.
 type ExportWriter struct {
-	w     io.Writer
+	w     io.Writer // the compressor in front of the file
+	zw    *s2.Writer
 	buf   []byte
 	keys  []string
+	pairs []rawPair // WriteRaw's headers
 	count uint64
 	last  uint64
-	err   error
+
+	free   chan []byte   // emptied buffers, for the encoder to fill
+	full   chan []byte   // filled buffers, for the writer goroutine
+	done   chan struct{} // closed when the writer goroutine has ended
+	closed bool
+	failed atomic.Bool // err is set
+	mu     sync.Mutex
+	err    error // the first write error; every call after it returns it
 }
 
-// exportChunk is how many bytes the writer gathers before writing them.
-const exportChunk = 1 << 20
+// exportChunk is how many bytes the writer gathers before writing them;
+// exportBuffers how many such pieces may be in hand at once.
+const (
+	exportChunk   = 1 << 20
+	exportBuffers = 4
+)
 
 // NewExportWriter writes the magic, the header and the base snapshot
-// (nil: none) to w.
+// (nil: none) to w, the rest compressed.
 func NewExportWriter(w io.Writer, h *ExportHeader, base []byte) (*ExportWriter, error) {
-	h.Format, h.Version, h.Codec = ExportFormat, ExportVersion, CodecVersion
+	h.Format, h.Version, h.Codec, h.Compression = ExportFormat, ExportVersion, CodecVersion, ExportCompressionS2
 	if h.Sealed == "" {
 		h.Sealed = SealAlgorithm
 	}
@@ -123,21 +155,60 @@ func NewExportWriter(w io.Writer, h *ExportHeader, base []byte) (*ExportWriter, 
 	if err != nil {
 		return nil, fmt.Errorf("encoding export header: %w", err)
 	}
-	// Room for a chunk and the record that crosses it.
-	ew := &ExportWriter{w: w, buf: make([]byte, 0, exportChunk+64<<10)}
-	ew.buf = append(ew.buf, exportMagic...)
-	ew.buf = appendBytes(ew.buf, hdr)
-	ew.buf = binary.AppendUvarint(ew.buf, uint64(len(base)))
-	// The base snapshot can be large: written as is, not copied.
-	_, err = w.Write(ew.buf)
-	if err == nil && len(base) > 0 {
-		_, err = w.Write(base)
-	}
-	if err != nil {
+	if _, err := w.Write(appendBytes([]byte(exportMagic), hdr)); err != nil {
 		return nil, fmt.Errorf("writing export header: %w", err)
 	}
-	ew.buf = ew.buf[:0]
+	// Blocks are compressed on every core, in order.
+	zw := s2.NewWriter(w, s2.WriterBlockSize(exportChunk))
+	_, err = zw.Write(binary.AppendUvarint(nil, uint64(len(base))))
+	if err == nil && len(base) > 0 {
+		_, err = zw.Write(base) // the base can be large: not copied again
+	}
+	if err != nil {
+		_ = zw.Close()
+		return nil, fmt.Errorf("writing export base snapshot: %w", err)
+	}
+	ew := &ExportWriter{w: zw, zw: zw, free: make(chan []byte, exportBuffers), full: make(chan []byte, exportBuffers), done: make(chan struct{})}
+	for i := 0; i < exportBuffers; i++ {
+		// Room for a chunk and the record that crosses it.
+		ew.free <- make([]byte, 0, exportChunk+64<<10)
+	}
+	ew.buf = <-ew.free
+	go ew.writeLoop()
 	return ew, nil
+}
+
+// writeLoop writes filled buffers in order until full is closed, then
+// flushes the compressor; after a failed write it only recycles them.
+func (e *ExportWriter) writeLoop() {
+	defer close(e.done)
+	for b := range e.full {
+		if !e.failed.Load() {
+			if _, err := e.w.Write(b); err != nil {
+				e.fail(err)
+			}
+		}
+		e.free <- b[:0]
+	}
+	if err := e.zw.Close(); err != nil && !e.failed.Load() {
+		e.fail(err)
+	}
+}
+
+func (e *ExportWriter) fail(err error) {
+	e.mu.Lock()
+	e.err = fmt.Errorf("writing export: %w", err)
+	e.mu.Unlock()
+	e.failed.Store(true)
+}
+
+func (e *ExportWriter) error() error {
+	if !e.failed.Load() {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 func appendBytes(b, v []byte) []byte {
@@ -148,27 +219,21 @@ func appendString(b []byte, v string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
 }
 
-// flush writes the buffer out. After a failed write, every later call
-// returns that error.
+// flush hands the buffer to the writer goroutine and takes an empty one.
 func (e *ExportWriter) flush() error {
-	if e.err == nil && len(e.buf) > 0 {
-		if _, err := e.w.Write(e.buf); err != nil {
-			e.err = fmt.Errorf("writing export: %w", err)
-		}
+	if len(e.buf) > 0 {
+		e.full <- e.buf
+		e.buf = <-e.free
 	}
-	e.buf = e.buf[:0]
-	return e.err
+	return e.error()
 }
 
-// Write appends one record. Sequences must increase.
+// Write appends one record. Sequences must increase. A failed write of
+// the file is returned by a later Write (a few records on) and by Close.
 func (e *ExportWriter) Write(seq uint64, stamp time.Time, subject string, h nats.Header, data []byte) error {
-	if seq == 0 || seq <= e.last {
-		return fmt.Errorf("export: record #%d after #%d: sequences must increase", seq, e.last)
+	if err := e.check(seq); err != nil {
+		return err
 	}
-	if e.err != nil {
-		return e.err
-	}
-	e.last = seq
 	b := binary.AppendUvarint(e.buf, seq)
 	b = binary.AppendVarint(b, stamp.UnixNano())
 	b = appendString(b, subject)
@@ -185,6 +250,26 @@ func (e *ExportWriter) Write(seq uint64, stamp time.Time, subject string, h nats
 		b = appendString(b, k)
 		b = appendString(b, h[k][0])
 	}
+	return e.finish(b, data)
+}
+
+// check takes seq as the next record's sequence, or says why not.
+func (e *ExportWriter) check(seq uint64) error {
+	if e.closed {
+		return errors.New("export: write after close")
+	}
+	if seq == 0 || seq <= e.last {
+		return fmt.Errorf("export: record #%d after #%d: sequences must increase", seq, e.last)
+	}
+	if err := e.error(); err != nil {
+		return err
+	}
+	e.last = seq
+	return nil
+}
+
+// finish appends the payload to a record encoded in b (e.buf grown).
+func (e *ExportWriter) finish(b, data []byte) error {
 	e.buf = appendBytes(b, data)
 	e.count++
 	if len(e.buf) >= exportChunk {
@@ -193,170 +278,169 @@ func (e *ExportWriter) Write(seq uint64, stamp time.Time, subject string, h nats
 	return nil
 }
 
-// Close writes the trailer and flushes; it does not close the underlying
-// writer. It returns how many records were written.
+// WriteRaw appends one record whose headers are a NATS header block as
+// the stream stores it ("NATS/1.0\r\nKey: Value\r\n...\r\n"): the same
+// record Write makes of nats.DecodeHeadersMsg's result (first value of
+// each key, sorted), without building the map, which was a fifth of a
+// snapshot export's CPU.
+func (e *ExportWriter) WriteRaw(seq uint64, stamp time.Time, subject string, hdr, data []byte) error {
+	pairs, ok := e.parseHeader(hdr)
+	if !ok {
+		// A status line, or a block DecodeHeadersMsg must judge.
+		h, err := nats.DecodeHeadersMsg(hdr)
+		if err != nil {
+			return fmt.Errorf("export: record #%d: headers: %w", seq, err)
+		}
+		return e.Write(seq, stamp, subject, h, data)
+	}
+	if err := e.check(seq); err != nil {
+		return err
+	}
+	b := binary.AppendUvarint(e.buf, seq)
+	b = binary.AppendVarint(b, stamp.UnixNano())
+	b = appendString(b, subject)
+	b = binary.AppendUvarint(b, uint64(len(pairs)))
+	for _, p := range pairs {
+		b = appendBytes(b, p.k)
+		b = appendBytes(b, p.v)
+	}
+	return e.finish(b, data)
+}
+
+type rawPair struct{ k, v []byte }
+
+// parseHeader reads a header block as nats.DecodeHeadersMsg does, into
+// e.pairs sorted by key, keeping each key's first value and leaving out
+// publish preconditions. It declines (false) what it does not handle the
+// same way: a status line, a malformed block.
+func (e *ExportWriter) parseHeader(hdr []byte) ([]rawPair, bool) {
+	line, rest, ok := headerLine(hdr)
+	if !ok || string(line) != "NATS/1.0" {
+		return nil, false
+	}
+	e.pairs = e.pairs[:0]
+	for {
+		if line, rest, ok = headerLine(rest); !ok {
+			return nil, false
+		}
+		if len(line) == 0 {
+			break
+		}
+		i := bytes.IndexByte(line, ':')
+		if i < 0 {
+			return nil, false
+		}
+		k, v := line[:i], line[i+1:]
+		for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+			v = v[1:]
+		}
+		if len(k) == 0 || bytes.HasPrefix(k, []byte("Nats-Expected-")) {
+			continue
+		}
+		// Insertion sort, stable: a repeated key lands after its first
+		// value, which the loop below keeps. (A dozen keys: faster than
+		// slices.SortFunc with a comparison function.)
+		e.pairs = append(e.pairs, rawPair{k, v})
+		for j := len(e.pairs) - 1; j > 0 && string(e.pairs[j].k) < string(e.pairs[j-1].k); j-- {
+			e.pairs[j], e.pairs[j-1] = e.pairs[j-1], e.pairs[j]
+		}
+	}
+	out := e.pairs[:0]
+	for _, p := range e.pairs {
+		if len(out) == 0 || string(p.k) != string(out[len(out)-1].k) {
+			out = append(out, p)
+		}
+	}
+	return out, true
+}
+
+// headerLine splits off a line ending in "\n", without its "\r\n".
+func headerLine(b []byte) (line, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, nil, false
+	}
+	line = b[:i]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line, b[i+1:], true
+}
+
+// Close writes the trailer, waits until everything is written and stops
+// the writer goroutine; it does not close the underlying writer. It
+// returns how many records were written.
 func (e *ExportWriter) Close() (uint64, error) {
+	if e.closed {
+		return e.count, errors.New("export: closed twice")
+	}
 	e.buf = binary.AppendUvarint(e.buf, 0)
 	e.buf = binary.AppendUvarint(e.buf, e.count)
-	return e.count, e.flush()
+	e.full <- e.buf
+	e.stop()
+	return e.count, e.error()
 }
 
-// ExportReader reads an export file record by record.
+// Abort stops the writer goroutine without writing the trailer, leaving
+// an export that readers refuse as truncated. It is a no-op after Close.
+func (e *ExportWriter) Abort() {
+	if !e.closed {
+		e.stop()
+	}
+}
+
+func (e *ExportWriter) stop() {
+	e.closed = true
+	e.buf = nil
+	close(e.full)
+	<-e.done
+}
+
+// ExportReader reads an export file record by record, each record a
+// RawMsg of its own (ExportImage.Records reads without copying).
 type ExportReader struct {
-	r      *bufio.Reader
-	header ExportHeader
-	base   []byte
-	count  uint64
-	done   bool
-	keys   map[string]string // interned header keys
+	img  *ExportImage
+	recs *ExportRecords
 }
 
-// NewExportReader checks the magic and reads the header and base snapshot.
+// NewExportReader reads the whole file into memory, checks the magic and
+// reads the header and base snapshot.
 func NewExportReader(r io.Reader) (*ExportReader, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	magic := make([]byte, len(exportMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != exportMagic {
-		return nil, errors.New("not a Strom log export (bad magic)")
-	}
-	er := &ExportReader{r: br, keys: map[string]string{}}
-	hdr, err := er.readBytes(1 << 20)
+	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading export header: %w", err)
+		return nil, fmt.Errorf("reading log export: %w", err)
 	}
-	if err := json.Unmarshal(hdr, &er.header); err != nil {
-		return nil, fmt.Errorf("export header: %w", err)
+	img, err := OpenExportImage(data)
+	if err != nil {
+		return nil, err
 	}
-	h := &er.header
-	if h.Format != ExportFormat {
-		return nil, fmt.Errorf("export format %q, want %q", h.Format, ExportFormat)
-	}
-	if h.Version < 1 || h.Version > ExportVersion {
-		return nil, fmt.Errorf("export format version %d; this build reads up to %d", h.Version, ExportVersion)
-	}
-	if er.base, err = er.readBytes(4 << 30); err != nil {
-		return nil, fmt.Errorf("reading export base snapshot: %w", err)
-	}
-	if len(er.base) == 0 {
-		er.base = nil
-	}
-	return er, nil
+	return &ExportReader{img: img, recs: img.Records()}, nil
 }
 
 // Header is the file's header.
-func (e *ExportReader) Header() ExportHeader { return e.header }
+func (e *ExportReader) Header() ExportHeader { return e.img.header }
 
 // Base is the base snapshot (nil: none).
-func (e *ExportReader) Base() []byte { return e.base }
+func (e *ExportReader) Base() []byte { return e.img.base }
 
-func (e *ExportReader) uvarint() (uint64, error) {
-	v, err := binary.ReadUvarint(e.r)
+func noEOF(err error) error {
 	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
+		return io.ErrUnexpectedEOF
 	}
-	return v, err
-}
-
-func (e *ExportReader) readBytes(limit uint64) ([]byte, error) {
-	n, err := e.uvarint()
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, fmt.Errorf("field of %d bytes (corrupt file?)", n)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(e.r, b); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
-
-// readString reads a string, interning it when intern is set (header
-// keys repeat in every record).
-func (e *ExportReader) readString(intern bool) (string, error) {
-	n, err := e.uvarint()
-	if err != nil {
-		return "", err
-	}
-	if n > 1<<20 {
-		return "", fmt.Errorf("string of %d bytes (corrupt file?)", n)
-	}
-	if b, err := e.r.Peek(int(n)); err == nil {
-		var s string
-		if intern {
-			if v, ok := e.keys[string(b)]; ok {
-				s = v
-			} else {
-				s = string(b)
-				e.keys[s] = s
-			}
-		} else {
-			s = string(b)
-		}
-		_, _ = e.r.Discard(int(n))
-		return s, nil
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(e.r, b); err != nil {
-		return "", err
-	}
-	return string(b), nil
+	return err
 }
 
 // Next returns the next record, or io.EOF after the last one. A file that
 // ends without its trailer, or whose trailer count disagrees, is an error.
 func (e *ExportReader) Next() (*RawMsg, error) {
-	if e.done {
-		return nil, io.EOF
-	}
-	fail := func(err error) (*RawMsg, error) {
-		return nil, fmt.Errorf("export record %d (after #%d): %w", e.count+1, e.header.FirstSeq+e.count-1, err)
-	}
-	seq, err := e.uvarint()
+	rec, err := e.recs.Next()
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	if seq == 0 {
-		n, err := e.uvarint()
-		if err != nil {
-			return fail(err)
-		}
-		if n != e.count {
-			return fail(fmt.Errorf("trailer says %d records, read %d", n, e.count))
-		}
-		e.done = true
-		return nil, io.EOF
+	m := &RawMsg{Seq: rec.Seq, Stamp: time.Unix(0, rec.Stamp).UTC(), Subject: rec.Subject,
+		Header: make(nats.Header, len(rec.Pairs)/2), Data: bytes.Clone(rec.Data)}
+	for i := 0; i+1 < len(rec.Pairs); i += 2 {
+		m.Header[rec.Pairs[i]] = rec.Pairs[i+1 : i+2 : i+2]
 	}
-	ns, err := binary.ReadVarint(e.r)
-	if err != nil {
-		return fail(err)
-	}
-	m := &RawMsg{Seq: seq, Stamp: time.Unix(0, ns).UTC()}
-	if m.Subject, err = e.readString(false); err != nil {
-		return fail(err)
-	}
-	nh, err := e.uvarint()
-	if err != nil {
-		return fail(err)
-	}
-	if nh > 1024 {
-		return fail(fmt.Errorf("%d headers (corrupt file?)", nh))
-	}
-	m.Header = make(nats.Header, nh)
-	vals := make([]string, nh) // one allocation for every header's value slice
-	for i := uint64(0); i < nh; i++ {
-		k, err := e.readString(true)
-		if err != nil {
-			return fail(err)
-		}
-		if vals[i], err = e.readString(false); err != nil {
-			return fail(err)
-		}
-		m.Header[k] = vals[i : i+1 : i+1]
-	}
-	if m.Data, err = e.readBytes(64 << 20); err != nil {
-		return fail(err)
-	}
-	e.count++
 	return m, nil
 }

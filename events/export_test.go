@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/strom-project/strom/events"
@@ -129,7 +131,8 @@ func TestRedactObject(t *testing.T) {
 }
 
 // The writer's bytes are the format documented in export.go, built here by
-// hand: a faster writer must not change a byte.
+// hand: a faster writer must not change a byte (of the header, and of the
+// body once decompressed).
 func TestExportWriterEncoding(t *testing.T) {
 	var got bytes.Buffer
 	h := &events.ExportHeader{FirstSeq: 41, LastSeq: 42, Count: 2, ExportedAt: time.Unix(1700000000, 0).UTC()}
@@ -160,6 +163,17 @@ func TestExportWriterEncoding(t *testing.T) {
 	str := func(s string) { want = binary.AppendUvarint(want, uint64(len(s))); want = append(want, s...) }
 	want = append(want, "STROMLOG\n"...)
 	str(string(js))
+	head := len(want)
+	if !bytes.HasPrefix(got.Bytes(), want) {
+		t.Fatalf("magic and header differ:\n got %q\nwant %q", got.Bytes()[:min(head, got.Len())], want)
+	}
+	// The rest is one s2 stream of the base, the records and the trailer.
+	body, err := io.ReadAll(s2.NewReader(bytes.NewReader(got.Bytes()[head:])))
+	if err != nil {
+		t.Fatalf("decompressing the body: %v", err)
+	}
+	got.Truncate(head)
+	got.Write(body)
 	str("BASE")
 	want = binary.AppendUvarint(want, 41)
 	want = binary.AppendVarint(want, stamp.UnixNano())
@@ -244,9 +258,11 @@ func TestExportWriterReportsWriteErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := make([]byte, 1000)
+	random := rand.NewChaCha8([32]byte{1})
 	var werr error
 	seq := uint64(1)
 	for ; seq < 100000 && werr == nil; seq++ {
+		_, _ = random.Read(data) // incompressible, so that the file grows
 		werr = w.Write(seq, time.Unix(0, 0), "s", nil, data)
 	}
 	if werr == nil || !strings.Contains(werr.Error(), "writing export: disk full") {
@@ -257,5 +273,22 @@ func TestExportWriterReportsWriteErrors(t *testing.T) {
 	}
 	if _, err := w.Close(); err == nil {
 		t.Fatalf("close after a failed write succeeded")
+	}
+}
+
+// A compression this build does not know is refused by name, not read
+// as garbage; so is compression in a version-1 file.
+func TestExportUnknownCompression(t *testing.T) {
+	for _, c := range []struct {
+		version     int
+		compression string
+	}{{2, "zstd"}, {1, "s2"}} {
+		hdr, _ := json.Marshal(map[string]any{"format": "strom-log", "version": c.version, "compression": c.compression})
+		b := append([]byte("STROMLOG\n"), binary.AppendUvarint(nil, uint64(len(hdr)))...)
+		b = append(b, hdr...)
+		_, err := events.NewExportReader(bytes.NewReader(b))
+		if err == nil || !strings.Contains(err.Error(), `compression "`+c.compression+`"`) {
+			t.Fatalf("version %d compression %q: %v", c.version, c.compression, err)
+		}
 	}
 }

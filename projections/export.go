@@ -16,9 +16,31 @@ import (
 type ExportOptions struct {
 	From, To uint64
 	Clock    events.Clock
-	// pullReader reads with the ordered (pull) consumer the other
-	// readers use instead of readRange; tests compare the two.
-	pullReader bool
+	// Read chooses how the records are read: ExportReadAuto (a stream
+	// snapshot for most of the log, else a consumer), ExportReadSnapshot
+	// (an error rather than a fallback) or ExportReadConsumer.
+	Read string
+	// Report, when set, is filled with how the records were read.
+	Report *ExportReport
+}
+
+// Export read methods.
+const (
+	ExportReadAuto     = ""
+	ExportReadSnapshot = "snapshot"
+	ExportReadConsumer = "consumer"
+	// exportReadPull is the ordered pull consumer the other readers use;
+	// tests compare it with the rest.
+	exportReadPull = "pull"
+)
+
+// ExportReport says how an export read the log.
+type ExportReport struct {
+	// Read is ExportReadSnapshot or ExportReadConsumer.
+	Read string
+	// NoSnapshot says why an automatic export did not read a snapshot
+	// (empty when it did, or when the range was too small to want one).
+	NoSnapshot string
 }
 
 // Export writes the log (a range of it) to w in the strom-log format (see
@@ -34,6 +56,11 @@ type ExportOptions struct {
 func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOptions) (*events.ExportHeader, error) {
 	if o.Clock == nil {
 		o.Clock = events.RealClock{}
+	}
+	switch o.Read {
+	case ExportReadAuto, ExportReadSnapshot, ExportReadConsumer, exportReadPull:
+	default:
+		return nil, events.Errorf(events.ReasonBadRequest, "export: read method %q: want %q or %q (or empty for automatic)", o.Read, ExportReadSnapshot, ExportReadConsumer)
 	}
 	st, err := js.Stream(ctx, events.StreamName)
 	if err != nil {
@@ -107,9 +134,39 @@ func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOp
 	if err != nil {
 		return nil, err
 	}
+	defer ew.Abort() // on an error; a no-op after Close
 	next := start
 	if h.Count > 0 {
-		if o.pullReader {
+		read := o.Read
+		if read == ExportReadAuto {
+			read = ExportReadConsumer
+			if snapshotWorthIt(h.Count, info.State.Msgs, uint64(info.State.NumDeleted), to == last) {
+				read = ExportReadSnapshot
+			}
+		}
+		var noSnapshot string
+		if read == ExportReadConsumer && info.State.NumDeleted > 0 {
+			noSnapshot = fmt.Sprintf("the stream has %d deleted messages inside it", info.State.NumDeleted)
+		}
+		write := func(ev *rawEvent) error {
+			next++
+			if ev.rawHeader != nil {
+				return ew.WriteRaw(ev.seq, ev.time, ev.subject, ev.rawHeader, ev.data)
+			}
+			return ew.Write(ev.seq, ev.time, ev.subject, ev.header, ev.data)
+		}
+		if read == ExportReadSnapshot {
+			err = readSnapshot(ctx, js, events.StreamName, start, to, write)
+			if isSnapshotUnusable(err) && o.Read == ExportReadAuto {
+				// Nothing was written yet: read with a consumer instead.
+				read, noSnapshot, err = ExportReadConsumer, err.Error(), nil
+			}
+		}
+		if o.Report != nil {
+			*o.Report = ExportReport{Read: read, NoSnapshot: noSnapshot}
+		}
+		switch read {
+		case exportReadPull:
 			err = readStream(ctx, js, nil, "export", EventQuery{From: start, To: to}, func(m jetstream.Msg, md *jetstream.MsgMetadata) error {
 				if md.Sequence.Stream != next {
 					return events.Errorf(events.ReasonGone, "export: expected #%d, the log gave #%d (retention dropped events while exporting?)", next, md.Sequence.Stream)
@@ -117,11 +174,8 @@ func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOp
 				next++
 				return ew.Write(md.Sequence.Stream, md.Timestamp, m.Subject(), m.Headers(), m.Data())
 			})
-		} else {
-			err = readRange(ctx, js, events.StreamName, start, to, func(ev *rawEvent) error {
-				next++
-				return ew.Write(ev.seq, ev.time, ev.subject, ev.header, ev.data)
-			})
+		case ExportReadConsumer:
+			err = readRange(ctx, js, events.StreamName, start, to, write)
 		}
 		if err != nil {
 			return nil, err

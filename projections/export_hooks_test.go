@@ -1,17 +1,13 @@
 package projections
 
-import (
-	"context"
-	"io"
+// ExportReadPull makes Export read with the ordered pull consumer, for
+// tests that compare it with the other readers.
+const ExportReadPull = exportReadPull
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/strom-project/strom/events"
-)
-
-// ExportWithPullReader is Export reading with the ordered pull consumer
-// instead of readRange, for tests that compare the two.
-func ExportWithPullReader(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOptions) (*events.ExportHeader, error) {
-	o.pullReader = true
-	return Export(ctx, js, w, o)
+// SetSnapshotMinEvents lowers the range size from which an automatic
+// export reads a snapshot, so tests need not write 10,000 events.
+func SetSnapshotMinEvents(n uint64) (restore func()) {
+	old := snapshotMinEvents
+	snapshotMinEvents = n
+	return func() { snapshotMinEvents = old }
 }

@@ -22,7 +22,10 @@ type rawEvent struct {
 	time    time.Time
 	subject string
 	header  nats.Header
-	data    []byte
+	// rawHeader is the header block as stored, when header was not
+	// decoded (the snapshot reader leaves that to the writer).
+	rawHeader []byte
+	data      []byte
 }
 
 // exportIdle is how long the range reader waits for the next message

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -16,8 +17,10 @@ import (
 	"github.com/strom-project/strom/test/testutil"
 )
 
-// The export's push-consumer reader writes exactly the bytes the ordered
-// (pull) consumer path writes, over the whole log and from the middle.
+// Every export reader (stream snapshot, push consumer, ordered pull
+// consumer) writes exactly the same bytes, over the whole log and over
+// ranges; an automatic export of most of the log up to its end reads a
+// snapshot, of a small part or of a range ending earlier a consumer.
 func TestExportReadersAgree(t *testing.T) {
 	ctx := context.Background()
 	clock := testutil.NewFakeClock(t0)
@@ -43,22 +46,55 @@ func TestExportReadersAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []projections.ExportOptions{{}, {From: 1234}, {From: 17, To: last - 5}} {
-		o.Clock = clock
-		var push, pull bytes.Buffer
-		hp, err := projections.Export(ctx, l.JS, &push, o)
+	defer projections.SetSnapshotMinEvents(1000)()
+	for _, c := range []struct {
+		o        projections.ExportOptions
+		autoRead string
+	}{
+		{projections.ExportOptions{}, projections.ExportReadSnapshot},
+		{projections.ExportOptions{From: 1234}, projections.ExportReadSnapshot},
+		{projections.ExportOptions{From: 17, To: last - 5}, projections.ExportReadConsumer}, // not to the end
+		// With no projection snapshot in this log, every export starts
+		// at #1 (the empty cluster is its base): a short range is only a
+		// short --to.
+		{projections.ExportOptions{To: 900}, projections.ExportReadConsumer},  // under SetSnapshotMinEvents
+		{projections.ExportOptions{To: 1400}, projections.ExportReadConsumer}, // under half the log
+		{projections.ExportOptions{To: 1600}, projections.ExportReadConsumer}, // over half, but not to the end
+	} {
+		c.o.Clock = clock
+		var want bytes.Buffer
+		o := c.o
+		o.Read = projections.ExportReadPull
+		hw, err := projections.Export(ctx, l.JS, &want, o)
 		if err != nil {
-			t.Fatalf("export %+v: %v", o, err)
+			t.Fatalf("pull export %+v: %v", c.o, err)
 		}
-		hq, err := projections.ExportWithPullReader(ctx, l.JS, &pull, o)
-		if err != nil {
-			t.Fatalf("pull export %+v: %v", o, err)
+		if hw.Count == 0 {
+			t.Fatalf("pull export %+v: no records", c.o)
 		}
-		if hp.Count == 0 || hp.Count != hq.Count {
-			t.Fatalf("export %+v: counts %d and %d", o, hp.Count, hq.Count)
+		for _, read := range []string{projections.ExportReadSnapshot, projections.ExportReadConsumer, projections.ExportReadAuto} {
+			var got bytes.Buffer
+			var rep projections.ExportReport
+			o := c.o
+			o.Read, o.Report = read, &rep
+			h, err := projections.Export(ctx, l.JS, &got, o)
+			if err != nil {
+				t.Fatalf("export %+v read %q: %v", c.o, read, err)
+			}
+			if h.Count != hw.Count || !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("export %+v read %q: %d records, %d bytes; the pull reader wrote %d records, %d bytes", c.o, read, h.Count, got.Len(), hw.Count, want.Len())
+			}
+			wantRead := read
+			if read == projections.ExportReadAuto {
+				wantRead = c.autoRead
+			}
+			if rep.Read != wantRead || rep.NoSnapshot != "" {
+				t.Fatalf("export %+v read %q: report %+v, want read %q", c.o, read, rep, wantRead)
+			}
 		}
-		if !bytes.Equal(push.Bytes(), pull.Bytes()) {
-			t.Fatalf("export %+v: the two readers wrote different files (%d and %d bytes)", o, push.Len(), pull.Len())
-		}
+	}
+	if _, err := projections.Export(ctx, l.JS, io.Discard, projections.ExportOptions{Read: "fast"}); events.ReasonOf(err) != events.ReasonBadRequest ||
+		!strings.Contains(err.Error(), `"fast"`) {
+		t.Fatalf("unknown read method: %v, want BadRequest naming it", err)
 	}
 }

@@ -2,12 +2,13 @@ package projections
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,29 +22,75 @@ import (
 // one is given; without it they stay sealed and read as placeholders
 // (events.SealedPlaceholder).
 //
-// Views are folded from the file's base snapshot; the last few are cached
-// because one CLI command (describe) asks for the same point many times.
+// The file stays compressed in memory (events.ExportImage); each event is
+// kept as a fixed-size record of numbers (fileEvent: strings interned or
+// in text slabs, the payload as an offset into the image) and rebuilt as
+// an events.Event when it is read. A million events take ~150 MB besides
+// the file instead of the 2.4 GB that decoded events with their payloads
+// took, and the records hold no pointers, so the collector never scans
+// them. Views are folded from the file's base snapshot; the last few are
+// cached because one CLI command (describe) asks for the same point many
+// times.
 type FileHistory struct {
 	header events.ExportHeader
 	sealed bool   // no key: secret payloads are placeholders
 	base   *Store // state at header.BaseSeq (nil without a base)
-	evs    []*events.Event
-	subj   []string // evs[i]'s subject
+	img    *events.ExportImage
+	evs    []fileEvent
+	objs   []fileObject // by fileEvent.obj
+	strs   []string     // interned envelope values, by index; strs[0] is ""
+	text   [][]byte     // slabs of events' ids and causes
+	own    [][]byte     // payloads not read from the image (opened Secrets, placeholders)
 
 	mu    sync.Mutex
 	cache []*Store // most recent first, at most cacheViews
 }
 
-const cacheViews = 4
+// fileEvent is one event of a FileHistory (see FileHistory.event).
+type fileEvent struct {
+	seq    uint64
+	stamp  int64  // stream time, Unix nanoseconds
+	time   int64  // the writer's clock, Unix nanoseconds (if hasTime)
+	off    int64  // the payload's offset in the image
+	text   uint64 // id then cause: slab<<32 | offset in h.text
+	n      uint32 // the payload's length
+	idLen  uint32
+	cauLen uint32
+	obj    uint32 // index in h.objs
+	typ    uint32 // the rest index h.strs
+	uid    uint32
+	actor  uint32
+	node   uint32
+	labels uint32 // the Strom-Labels header as written
+	owners uint32 // the Strom-Owners header as written
+	own    uint32 // 1 + index in h.own when the payload is not the image's
+	flags  uint8
+}
+
+const (
+	fileHasTime = 1 << iota
+	fileIgnorable
+)
+
+// fileObject is a subject and what it names, with the envelope values
+// its last event had (the next one usually has the same).
+type fileObject struct {
+	subject, resource, namespace, name string
+	uid, node, labels, owners          uint32
+}
+
+const (
+	cacheViews = 4
+	textSlab   = 1 << 20
+)
 
 // LoadFile reads an export file.
 func LoadFile(path string, sealer *events.Sealer) (*FileHistory, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening log export: %w", err)
 	}
-	defer f.Close()
-	h, err := ReadExport(f, sealer)
+	h, err := readImage(data, sealer)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -51,23 +98,25 @@ func LoadFile(path string, sealer *events.Sealer) (*FileHistory, error) {
 }
 
 // ReadExport reads an export from r.
-//
-// Loading allocates every event at once and keeps it: collections in
-// between would rescan a heap that only grows, so the collector runs at
-// a quarter of its usual frequency while loading (GOGC 400 at least).
 func ReadExport(r io.Reader, sealer *events.Sealer) (*FileHistory, error) {
-	if old := debug.SetGCPercent(400); old > 400 || old < 0 {
-		debug.SetGCPercent(old)
-	} else {
-		defer debug.SetGCPercent(old)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading log export: %w", err)
 	}
-	er, err := events.NewExportReader(r)
+	return readImage(data, sealer)
+}
+
+// readImage indexes an export's events and folds its newest view: this
+// goroutine reads and keeps the records, another folds them as they
+// come, so Latest is ready when loading ends.
+func readImage(data []byte, sealer *events.Sealer) (*FileHistory, error) {
+	img, err := events.OpenExportImage(data)
 	if err != nil {
 		return nil, err
 	}
-	h := &FileHistory{header: er.Header(), sealed: sealer == nil}
+	h := &FileHistory{header: img.Header(), sealed: sealer == nil, img: img, strs: []string{""}}
 	if h.header.HasBase {
-		if b := er.Base(); b != nil {
+		if b := img.Base(); b != nil {
 			if h.base, err = decodeSnapshotMaybeSealed(b, sealer); err != nil {
 				return nil, fmt.Errorf("base snapshot: %w", err)
 			}
@@ -78,138 +127,265 @@ func ReadExport(r io.Reader, sealer *events.Sealer) (*FileHistory, error) {
 			h.base = NewStore()
 		}
 	}
-	if h.header.Count > 0 && h.header.Count < 64<<20 {
-		h.evs = make([]*events.Event, 0, h.header.Count)
-		h.subj = make([]string, 0, h.header.Count)
+	n := 0
+	if h.header.Count < 64<<20 {
+		n = int(h.header.Count)
 	}
-	// Three stages on their own goroutines: read records, decode them,
-	// and (here) keep them and fold the newest view as they come, so
-	// that loading uses every core and Latest is ready when it ends.
-	done := make(chan struct{})
-	defer close(done)
-	raw := readRecords(er, h.header.FirstSeq, done)
-	dec := decodeRecords(raw, sealer, done)
-	var latest *Store
-	if h.base != nil {
-		latest = h.base.clone()
+	h.evs = make([]fileEvent, 0, n)
+	if h.base == nil {
+		return h, h.index(img, sealer, nil)
 	}
-	for b := range dec {
-		if b.err != nil {
-			return nil, b.err
+	// The folder reads the records up to each step's count: h.evs never
+	// grows past its capacity meanwhile (index checks), so it is not
+	// moved; objs and strs are passed as they were then.
+	fold := make(chan foldStep, 64)
+	folded := make(chan *Store, 1)
+	go func(all []fileEvent) {
+		latest := h.base.clone()
+		f := &folder{labels: map[uint32]map[string]string{}, owners: map[uint32][]string{}}
+		done := 0
+		for s := range fold {
+			f.objs, f.strs = s.objs, s.strs
+			f.apply(latest, all[done:s.n])
+			done = s.n
 		}
-		for i, ev := range b.evs {
-			h.evs = append(h.evs, ev)
-			h.subj = append(h.subj, b.subj[i])
-			if latest != nil {
-				latest.Apply(ev)
-			}
-		}
-		if b.last {
-			if h.header.Count > 0 && b.next != h.header.LastSeq+1 {
-				return nil, fmt.Errorf("records end at #%d, header says #%d", b.next-1, h.header.LastSeq)
-			}
-			if latest != nil {
-				h.cache = []*Store{latest}
-			}
-			return h, nil
-		}
+		folded <- latest
+	}(h.evs[:cap(h.evs)])
+	err = h.index(img, sealer, fold)
+	close(fold)
+	latest := <-folded
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("export: reading stopped early")
+	if err := h.fill(latest); err != nil {
+		return nil, err
+	}
+	h.cache = []*Store{latest}
+	return h, nil
 }
 
-// recordBatch is a run of records on their way through ReadExport.
-type recordBatch struct {
-	msgs []*events.RawMsg
-	evs  []*events.Event
-	subj []string
-	next uint64 // the sequence expected after this batch
-	last bool   // the trailer was read
-	err  error
-}
-
-const recordBatchSize = 1024
-
-// readRecords reads records in batches, checking sequences are contiguous.
-func readRecords(er *events.ExportReader, first uint64, done <-chan struct{}) <-chan *recordBatch {
-	out := make(chan *recordBatch, 8)
-	go func() {
-		defer close(out)
-		next := first
-		send := func(b *recordBatch) bool {
-			select {
-			case out <- b:
-				return true
-			case <-done:
-				return false
-			}
+// index reads every record into h.evs, sending how many there are to
+// fold (when not nil) every so often.
+func (h *FileHistory) index(img *events.ExportImage, sealer *events.Sealer, fold chan<- foldStep) error {
+	recs := img.Records()
+	strs := map[string]uint32{"": 0}
+	intern := func(v string, last *uint32) uint32 {
+		if h.strs[*last] == v {
+			return *last
 		}
-		b := &recordBatch{}
-		for {
-			m, err := er.Next()
-			if errors.Is(err, io.EOF) {
-				b.next, b.last = next, true
-				send(b)
-				return
-			}
-			if err == nil && m.Seq != next {
-				err = fmt.Errorf("record #%d where #%d was expected", m.Seq, next)
-			}
+		i, ok := strs[v]
+		if !ok {
+			i = uint32(len(h.strs))
+			strs[v] = i
+			h.strs = append(h.strs, v)
+		}
+		*last = i
+		return i
+	}
+	var lastType, lastActor uint32
+	next := h.header.FirstSeq
+	for {
+		rec, err := recs.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Seq != next {
+			return fmt.Errorf("record #%d where #%d was expected", rec.Seq, next)
+		}
+		next++
+		if int(rec.SubjectID) == len(h.objs) {
+			res, ns, name, err := events.ParseSubject(rec.Subject)
 			if err != nil {
-				send(&recordBatch{err: err})
-				return
+				return fmt.Errorf("event #%d: %w", rec.Seq, err)
 			}
-			next++
-			b.msgs = append(b.msgs, m)
-			if len(b.msgs) == recordBatchSize {
-				b.next = next
-				if !send(b) {
-					return
-				}
-				b = &recordBatch{}
-			}
+			h.objs = append(h.objs, fileObject{subject: rec.Subject, resource: res, namespace: ns, name: name})
 		}
-	}()
-	return out
+		env, err := events.DecodeEnvelope(rec.Subject, rec, rec.Seq)
+		if errors.Is(err, events.ErrIgnored) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		o := &h.objs[rec.SubjectID]
+		fe := fileEvent{seq: rec.Seq, stamp: rec.Stamp, off: rec.DataOff, n: uint32(len(rec.Data)), obj: rec.SubjectID}
+		if !env.Time.IsZero() {
+			fe.time, fe.flags = env.Time.UnixNano(), fe.flags|fileHasTime
+		}
+		if env.Ignorable {
+			fe.flags |= fileIgnorable
+		}
+		fe.typ, fe.actor = intern(string(env.Type), &lastType), intern(env.Actor, &lastActor)
+		fe.uid, fe.node = intern(env.UID, &o.uid), intern(env.NodeName, &o.node)
+		fe.labels, fe.owners = intern(env.Labels, &o.labels), intern(env.Owners, &o.owners)
+		fe.text, fe.idLen, fe.cauLen = h.keepText(env.ID, env.Cause)
+		if env.Enc != "" {
+			var obj []byte
+			if sealer != nil {
+				if obj, err = sealer.Open(rec.Data); err != nil {
+					return fmt.Errorf("event #%d on %s: %w", rec.Seq, rec.Subject, err)
+				}
+			}
+			h.own = append(h.own, obj)
+			fe.own = uint32(len(h.own))
+		}
+		if len(h.evs) == cap(h.evs) && fold != nil {
+			// More records than the header said: growing would move the
+			// slice under the folder.
+			return fmt.Errorf("more records than the header's %d", h.header.Count)
+		}
+		h.evs = append(h.evs, fe)
+		if fe.own != 0 && sealer == nil && events.IsSecret(o.resource) {
+			ev, _ := h.event(len(h.evs)-1, nil)
+			h.own[fe.own-1] = events.SealedPlaceholder(ev)
+		}
+		if fold != nil && len(h.evs)&1023 == 0 {
+			fold <- foldStep{len(h.evs), h.objs, h.strs}
+		}
+	}
+	if fold != nil {
+		fold <- foldStep{len(h.evs), h.objs, h.strs}
+	}
+	if h.header.Count > 0 && next != h.header.LastSeq+1 {
+		return fmt.Errorf("records end at #%d, header says #%d", next-1, h.header.LastSeq)
+	}
+	return nil
 }
 
-// decodeRecords decodes batches; Secrets it cannot open become
-// placeholders.
-func decodeRecords(in <-chan *recordBatch, sealer *events.Sealer, done <-chan struct{}) <-chan *recordBatch {
-	out := make(chan *recordBatch, 8)
-	go func() {
-		defer close(out)
-		for b := range in {
-			if b.err == nil {
-				b.evs = make([]*events.Event, 0, len(b.msgs))
-				b.subj = make([]string, 0, len(b.msgs))
-				for _, m := range b.msgs {
-					ev, err := m.Decode(sealer)
-					if errors.Is(err, events.ErrIgnored) {
-						continue
-					}
-					if err != nil {
-						b.err = err
-						break
-					}
-					if ev.Object == nil && events.IsSecret(ev.Resource) {
-						ev.Object = events.SealedPlaceholder(ev)
-					}
-					b.evs = append(b.evs, ev)
-					b.subj = append(b.subj, m.Subject)
+// folder applies events to a view without their payloads (fill adds
+// those of the entries left at the end), sharing one labels map and one
+// owners slice among the events that wrote the same header.
+type folder struct {
+	objs   []fileObject
+	strs   []string
+	ev     events.Event
+	labels map[uint32]map[string]string
+	owners map[uint32][]string
+}
+
+// foldStep tells the folder how many records there are now.
+type foldStep struct {
+	n    int
+	objs []fileObject
+	strs []string
+}
+
+func (h *FileHistory) newFolder() *folder {
+	return &folder{objs: h.objs, strs: h.strs, labels: map[uint32]map[string]string{}, owners: map[uint32][]string{}}
+}
+
+func (f *folder) apply(st *Store, evs []fileEvent) {
+	for i := range evs {
+		fe := &evs[i]
+		o := &f.objs[fe.obj]
+		f.ev = events.Event{Seq: fe.seq, Stamp: time.Unix(0, fe.stamp).UTC(), Type: events.Type(f.strs[fe.typ]),
+			Resource: o.resource, Namespace: o.namespace, Name: o.name, UID: f.strs[fe.uid], NodeName: f.strs[fe.node]}
+		if fe.labels != 0 {
+			l, ok := f.labels[fe.labels]
+			if !ok {
+				l = events.DecodeLabels(f.strs[fe.labels])
+				f.labels[fe.labels] = l
+			}
+			f.ev.Labels = l
+		}
+		if fe.owners != 0 {
+			ow, ok := f.owners[fe.owners]
+			if !ok {
+				ow = strings.Split(f.strs[fe.owners], ",")
+				f.owners[fe.owners] = ow
+			}
+			f.ev.Owners = ow
+		}
+		st.Apply(&f.ev)
+	}
+}
+
+// fill reads the payloads of the entries a fold left without one (those
+// after the base), in log order so each block is decompressed once.
+func (h *FileHistory) fill(st *Store) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var todo []*Entry
+	for _, t := range st.tables {
+		for _, m := range t.byNS {
+			for _, e := range m {
+				if e.Seq > h.header.BaseSeq && e.Data == nil {
+					todo = append(todo, e)
 				}
-				b.msgs = nil
-			}
-			select {
-			case out <- b:
-			case <-done:
-				return
-			}
-			if b.err != nil {
-				return
 			}
 		}
-	}()
-	return out
+	}
+	slices.SortFunc(todo, func(a, b *Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	pr := h.img.Payloads()
+	i := 0
+	for _, e := range todo {
+		for i < len(h.evs) && h.evs[i].seq < e.Seq {
+			i++
+		}
+		if i == len(h.evs) || h.evs[i].seq != e.Seq {
+			return fmt.Errorf("view entry %s/%s at #%d: no such event in the export", e.Resource, e.Key(), e.Seq)
+		}
+		fe := &h.evs[i]
+		if fe.own != 0 {
+			e.Data = h.own[fe.own-1]
+			continue
+		}
+		var err error
+		if e.Data, err = pr.Read(fe.off, int(fe.n)); err != nil {
+			return fmt.Errorf("event #%d: %w", fe.seq, err)
+		}
+	}
+	return nil
+}
+
+// keepText stores an event's id and cause in the text slabs.
+func (h *FileHistory) keepText(id, cause string) (uint64, uint32, uint32) {
+	n := len(id) + len(cause)
+	if len(h.text) == 0 || cap(h.text[len(h.text)-1])-len(h.text[len(h.text)-1]) < n {
+		h.text = append(h.text, make([]byte, 0, max(textSlab, n)))
+	}
+	i := len(h.text) - 1
+	at := len(h.text[i])
+	h.text[i] = append(append(h.text[i], id...), cause...)
+	return uint64(i)<<32 | uint64(at), uint32(len(id)), uint32(len(cause))
+}
+
+// event rebuilds h.evs[i]; with pr nil, without its payload.
+func (h *FileHistory) event(i int, pr *events.PayloadReader) (*events.Event, error) {
+	fe := &h.evs[i]
+	o := &h.objs[fe.obj]
+	slab, at := h.text[fe.text>>32], int(fe.text&(1<<32-1))
+	ev := &events.Event{
+		Seq: fe.seq, Stamp: time.Unix(0, fe.stamp).UTC(),
+		ID:    string(slab[at : at+int(fe.idLen)]),
+		Cause: string(slab[at+int(fe.idLen) : at+int(fe.idLen)+int(fe.cauLen)]),
+		Type:  events.Type(h.strs[fe.typ]), Resource: o.resource, Namespace: o.namespace, Name: o.name,
+		UID: h.strs[fe.uid], Actor: h.strs[fe.actor], NodeName: h.strs[fe.node],
+		Ignorable: fe.flags&fileIgnorable != 0,
+	}
+	if fe.flags&fileHasTime != 0 {
+		ev.Time = time.Unix(0, fe.time).UTC()
+	}
+	if l := h.strs[fe.labels]; l != "" {
+		ev.Labels = events.DecodeLabels(l)
+	}
+	if o := h.strs[fe.owners]; o != "" {
+		ev.Owners = strings.Split(o, ",")
+	}
+	switch {
+	case pr == nil:
+	case fe.own != 0:
+		ev.Object = h.own[fe.own-1]
+	default:
+		var err error
+		if ev.Object, err = pr.Read(fe.off, int(fe.n)); err != nil {
+			return nil, fmt.Errorf("event #%d: %w", fe.seq, err)
+		}
+	}
+	return ev, nil
 }
 
 // Header is the export's header.
@@ -229,17 +405,25 @@ func (h *FileHistory) Bounds(context.Context) (Bounds, error) {
 
 // Events walks the file's events in order.
 func (h *FileHistory) Events(ctx context.Context, q EventQuery, fn func(*events.Event) error) error {
-	i := sort.Search(len(h.evs), func(i int) bool { return h.evs[i].Seq >= q.From })
+	i := sort.Search(len(h.evs), func(i int) bool { return h.evs[i].seq >= q.From })
+	var pr *events.PayloadReader
+	if !q.HeadersOnly {
+		pr = h.img.Payloads()
+	}
 	for ; i < len(h.evs); i++ {
-		ev := h.evs[i]
-		if q.To != 0 && ev.Seq > q.To {
+		fe := &h.evs[i]
+		if q.To != 0 && fe.seq > q.To {
 			return nil
 		}
-		if len(q.Subjects) > 0 && !matchAny(q.Subjects, h.subj[i]) {
+		if len(q.Subjects) > 0 && !matchAny(q.Subjects, h.objs[fe.obj].subject) {
 			continue
 		}
 		if i&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
+		}
+		ev, err := h.event(i, pr)
+		if err != nil {
+			return err
 		}
 		if err := fn(ev); errors.Is(err, ErrStop) {
 			return nil
@@ -271,11 +455,10 @@ func (h *FileHistory) At(_ context.Context, seq uint64) (*Store, error) {
 		}
 	}
 	st := h.base.clone()
-	for _, ev := range h.evs {
-		if ev.Seq > seq {
-			break
-		}
-		st.Apply(ev)
+	k := sort.Search(len(h.evs), func(i int) bool { return h.evs[i].seq > seq })
+	h.newFolder().apply(st, h.evs[:k])
+	if err := h.fill(st); err != nil {
+		return nil, err
 	}
 	h.cache = append([]*Store{st}, h.cache...)
 	if len(h.cache) > cacheViews {
@@ -286,9 +469,9 @@ func (h *FileHistory) At(_ context.Context, seq uint64) (*Store, error) {
 
 // SeqAt is the last event at or before t.
 func (h *FileHistory) SeqAt(_ context.Context, t time.Time) (uint64, error) {
-	i := sort.Search(len(h.evs), func(i int) bool { return h.evs[i].Stamp.After(t) })
+	i := sort.Search(len(h.evs), func(i int) bool { return time.Unix(0, h.evs[i].stamp).After(t) })
 	if i > 0 {
-		return h.evs[i-1].Seq, nil
+		return h.evs[i-1].seq, nil
 	}
 	if h.base != nil && (h.header.BaseSeq == 0 || !h.base.LastTime().After(t)) {
 		return h.header.BaseSeq, nil

@@ -359,13 +359,21 @@ func (p *Projection) Snapshots(ctx context.Context) ([]uint64, error) {
 	return snapshotSeqs(ctx, os)
 }
 
-// snapshotSeqs lists the snapshot sequences in a bucket, oldest first,
-// waiting at most 30 s (a List can hang on entries a concurrent Delete in
-// another process purged).
+// snapshotSeqs lists the snapshot sequences in a bucket, oldest first.
+// A List can hang when a concurrent Delete purges an entry it counted
+// on (pruning does, in this process or another), so each attempt waits
+// at most 5 s and a hung one is retried.
 func snapshotSeqs(ctx context.Context, os jetstream.ObjectStore) ([]uint64, error) {
-	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	infos, err := os.List(lctx)
+	var infos []*jetstream.ObjectInfo
+	var err error
+	for attempt := 0; attempt < 6; attempt++ {
+		lctx, cancel := context.WithTimeout(ctx, snapshotListTimeout)
+		infos, err = os.List(lctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			break
+		}
+	}
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
 		return nil, nil
 	}
@@ -381,6 +389,9 @@ func snapshotSeqs(ctx context.Context, os jetstream.ObjectStore) ([]uint64, erro
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out, nil
 }
+
+// snapshotListTimeout bounds one attempt at listing the snapshots.
+const snapshotListTimeout = 5 * time.Second
 
 // loadSnapshot loads the newest snapshot at or before seq.
 func (p *Projection) loadSnapshot(ctx context.Context, seq uint64) (*Store, uint64, error) {

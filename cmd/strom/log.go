@@ -123,14 +123,20 @@ func formatLogLine(e *api.LogEntry) string {
 }
 
 func (c *cli) exportCommand() *cobra.Command {
-	var from, to, file string
+	var from, to, file, read string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the log (or a range of it) to a self-describing file for offline replay",
 		Long: `Write the log to a file in the strom-log format: a header (format, version,
 stream configuration, first and last sequence), the newest snapshot before
 --from as the base state, then every event as stored. Secrets stay
-encrypted: the key is not in the file; 'strom replay --key' opens them.`,
+encrypted: the key is not in the file; 'strom replay --key' opens them.
+Everything after the header is s2-compressed.
+
+Most of the log is read from a JetStream stream snapshot (bulk, several
+times faster than a consumer); a short range, or a server that refuses the
+snapshot (permissions, another snapshot running, a nats-server before
+2.15), is read with a consumer. --read forces one or the other.`,
 		Example: `  strom log export > cluster.stromlog
   strom log export --from -1h --file last-hour.stromlog
   strom replay --file cluster.stromlog get pods -A`,
@@ -140,7 +146,15 @@ encrypted: the key is not in the file; 'strom replay --key' opens them.`,
 			if err != nil {
 				return err
 			}
-			o := projections.ExportOptions{}
+			var rep projections.ExportReport
+			o := projections.ExportOptions{Report: &rep}
+			switch read {
+			case "auto":
+			case projections.ExportReadSnapshot, projections.ExportReadConsumer:
+				o.Read = read
+			default:
+				return fmt.Errorf("--read %q: want auto, snapshot or consumer", read)
+			}
 			if o.From, err = c.resolvePoint(cl, from, true); err != nil {
 				return err
 			}
@@ -182,15 +196,25 @@ encrypted: the key is not in the file; 'strom replay --key' opens them.`,
 			} else if !h.HasBase {
 				base = "MISSING: the log lost its head and no snapshot covers it; objects older than the file are unknown"
 			}
+			how := "read with a consumer"
+			switch {
+			case h.Count == 0:
+				how = "nothing to read"
+			case rep.Read == projections.ExportReadSnapshot:
+				how = "read from a stream snapshot"
+			case rep.NoSnapshot != "":
+				how += " (no snapshot: " + rep.NoSnapshot + ")"
+			}
 			el := time.Since(start)
-			fmt.Fprintf(c.err, "exported #%d..#%d: %d events, base %s, in %s (%.0f events/s)\n",
-				h.FirstSeq, h.LastSeq, h.Count, base, el.Round(time.Millisecond), float64(h.Count)/max(el.Seconds(), 1e-9))
+			fmt.Fprintf(c.err, "exported #%d..#%d: %d events, base %s, %s, in %s (%.0f events/s)\n",
+				h.FirstSeq, h.LastSeq, h.Count, base, how, el.Round(time.Millisecond), float64(h.Count)/max(el.Seconds(), 1e-9))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "first point: SEQ, RFC3339 time or -DURATION (default: the oldest kept)")
 	cmd.Flags().StringVar(&to, "to", "", "last point: SEQ, RFC3339 time or -DURATION (default: now)")
 	cmd.Flags().StringVar(&file, "file", "", "write here instead of standard output")
+	cmd.Flags().StringVar(&read, "read", "auto", "how to read the log: auto, snapshot (bulk) or consumer")
 	return cmd
 }
 

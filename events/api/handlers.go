@@ -135,11 +135,12 @@ func (s *Server) delete(ctx context.Context, actor string, req *Request) (*Respo
 }
 
 // view returns the store a read answers from: the live view (after it has
-// applied MinSeq) or one rebuilt as of req.At.
+// applied MinSeq and every write this server has answered) or one rebuilt
+// as of req.At.
 func (s *Server) view(ctx context.Context, req *Request) (*projections.Store, error) {
 	live := s.cfg.Projection.Store()
 	if req.At == "" {
-		if err := live.WaitFor(ctx, req.MinSeq); err != nil {
+		if err := live.WaitFor(ctx, max(req.MinSeq, s.written.Load())); err != nil {
 			return nil, err
 		}
 		return live, live.Err()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,6 +43,10 @@ type Server struct {
 	svc micro.Service
 	sem chan struct{}
 	ctx context.Context
+	// written is the newest sequence a request was answered with: a read
+	// waits for the view to apply it, so one CLI process reads what
+	// another just wrote through this server (as kubectl's reads do).
+	written atomic.Uint64
 }
 
 // NewServer builds a server; Start registers its endpoints.
@@ -134,6 +139,10 @@ func (s *Server) handle(verb string, r micro.Request) *Response {
 			s.log.Error("request failed", zap.String("verb", verb), zap.String("actor", actor), zap.Error(err))
 		}
 		return errResponse(err)
+	}
+	if resp != nil {
+		for old := s.written.Load(); resp.Seq > old && !s.written.CompareAndSwap(old, resp.Seq); old = s.written.Load() {
+		}
 	}
 	return resp
 }

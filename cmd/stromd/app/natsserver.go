@@ -46,7 +46,9 @@ func natsUsers(c *Credentials) ([]*server.User, error) {
 	}
 	users := []*server.User{
 		{Username: "stromd", Password: c.Stromd}, // full access
-		client("admin", c.Admin),
+		// The admin may also snapshot the event stream: `strom log
+		// export` reads large ranges that way (projections/export_snapshot.go).
+		client("admin", c.Admin, "$JS.API.STREAM.SNAPSHOT."+events.StreamName, "$JS.SNAPSHOT.ACK."+events.StreamName+".>"),
 		// Agents stream logs and exec output to clients' inboxes.
 		client("agent", c.Agent, "$KV."+events.LeaseBucket+".>", "$JS.API.STREAM.INFO.KV_"+events.LeaseBucket, "_INBOX.>"),
 	}
