@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -111,65 +112,102 @@ func (s *Store) listLocked(q Query) ([]*Entry, string) {
 	if t == nil {
 		return nil, ""
 	}
-	candidates := s.candidatesLocked(t, q)
-	var out []*Entry
-	for _, e := range candidates {
-		if q.Matches(e) {
-			out = append(out, e)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Namespace != out[j].Namespace {
-			return out[i].Namespace < out[j].Namespace
-		}
-		return out[i].Name < out[j].Name
-	})
+	sorted := t.sortedCandidates(q)
+	start := 0
 	if q.Continue != "" {
-		i := sort.Search(len(out), func(i int) bool { return out[i].Key() > q.Continue })
-		out = out[i:]
+		// Keys order as (namespace, name), not as "ns/name" strings: "a-b/x"
+		// sorts before "a/y" as a string but after it here.
+		ns, name, ok := strings.Cut(q.Continue, "/")
+		if !ok {
+			ns, name = "", q.Continue
+		}
+		start = sort.Search(len(sorted), func(i int) bool {
+			e := sorted[i]
+			return e.Namespace > ns || (e.Namespace == ns && e.Name > name)
+		})
 	}
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
-		return out, out[len(out)-1].Key()
+	var out []*Entry
+	for _, e := range sorted[start:] {
+		if !q.Matches(e) {
+			continue
+		}
+		if q.Limit > 0 && len(out) == q.Limit {
+			return out, out[len(out)-1].Key()
+		}
+		out = append(out, e)
 	}
 	return out, ""
 }
 
-// candidatesLocked narrows the scan with an index when the query allows.
-func (s *Store) candidatesLocked(t *table, q Query) []*Entry {
+// sortedCandidates is the entries a query may select, sorted by namespace
+// and name. The order of a whole namespace (or of all) is kept until the
+// table changes, so paging through a large list sorts it once, not once
+// per page.
+func (t *table) sortedCandidates(q Query) []*Entry {
+	if idx := t.candidatesByIndex(q); idx != nil {
+		sortEntries(idx)
+		return idx
+	}
+	t.sortedMu.Lock()
+	defer t.sortedMu.Unlock()
+	if t.sortedGen != t.gen || t.sorted == nil {
+		t.sorted, t.sortedGen = map[string][]*Entry{}, t.gen
+	}
+	if out, ok := t.sorted[q.Namespace]; ok {
+		return out
+	}
 	var out []*Entry
-	if q.Fields != nil {
-		for _, r := range q.Fields.Requirements() {
-			if r.Operator == "!=" {
-				continue
-			}
-			switch r.Field {
-			case "spec.nodeName":
-				if r.Value != "" {
-					for _, e := range t.byNode[r.Value] {
-						out = append(out, e)
-					}
-					return out
-				}
-			case "metadata.ownerReferences.uid":
-				for _, e := range t.byOwner[r.Value] {
-					out = append(out, e)
-				}
-				return out
+	if q.Namespace != "" {
+		out = make([]*Entry, 0, len(t.byNS[q.Namespace]))
+		for _, e := range t.byNS[q.Namespace] {
+			out = append(out, e)
+		}
+	} else {
+		out = make([]*Entry, 0, t.count)
+		for _, m := range t.byNS {
+			for _, e := range m {
+				out = append(out, e)
 			}
 		}
 	}
-	if q.Namespace != "" {
-		for _, e := range t.byNS[q.Namespace] {
+	sortEntries(out)
+	t.sorted[q.Namespace] = out
+	return out
+}
+
+func sortEntries(es []*Entry) {
+	slices.SortFunc(es, func(a, b *Entry) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+}
+
+// candidatesByIndex narrows the scan with a field index when the query
+// allows; nil when it does not.
+func (t *table) candidatesByIndex(q Query) []*Entry {
+	if q.Fields == nil {
+		return nil
+	}
+	for _, r := range q.Fields.Requirements() {
+		if r.Operator == "!=" {
+			continue
+		}
+		var idx map[string]*Entry
+		switch {
+		case r.Field == "spec.nodeName" && r.Value != "":
+			idx = t.byNode[r.Value]
+		case r.Field == "metadata.ownerReferences.uid":
+			idx = t.byOwner[r.Value]
+		default:
+			continue
+		}
+		out := make([]*Entry, 0, len(idx))
+		for _, e := range idx {
 			out = append(out, e)
 		}
 		return out
 	}
-	out = make([]*Entry, 0, t.count)
-	for _, m := range t.byNS {
-		for _, e := range m {
-			out = append(out, e)
-		}
-	}
-	return out
+	return nil
 }

@@ -59,6 +59,14 @@ type table struct {
 	byNode  map[string]map[string]*Entry // node -> key -> entry
 	byOwner map[string]map[string]*Entry // owner uid -> key -> entry
 	count   int
+	gen     uint64 // counts changes
+
+	// sorted caches lists' order by namespace ("" for all), valid while
+	// sortedGen == gen (list.go). Readers share the store's read lock, so
+	// it has a lock of its own.
+	sortedMu  sync.Mutex
+	sorted    map[string][]*Entry
+	sortedGen uint64
 }
 
 func newTable() *table {
@@ -68,6 +76,7 @@ func newTable() *table {
 func (t *table) get(ns, name string) *Entry { return t.byNS[ns][name] }
 
 func (t *table) put(e *Entry) {
+	t.gen++
 	if old := t.get(e.Namespace, e.Name); old != nil {
 		t.unindex(old)
 	} else {
@@ -89,6 +98,7 @@ func (t *table) put(e *Entry) {
 }
 
 func (t *table) remove(ns, name string) {
+	t.gen++
 	old := t.get(ns, name)
 	if old == nil {
 		return
