@@ -82,14 +82,6 @@ var ErrIgnored = fmt.Errorf("ignorable event of an unknown type")
 // DecodeMsg reads an event back from a stream message. Sealed payloads are
 // opened with s; with a nil s they are left sealed and Object is nil.
 func DecodeMsg(subject string, h nats.Header, data []byte, seq uint64, stamp time.Time, s *Sealer) (*Event, error) {
-	return decodeMsg(subject, h, data, seq, stamp, s)
-}
-
-// headerGetter is a message's headers: a nats.Header, or a RawMsg read
-// from an export.
-type headerGetter interface{ Get(string) string }
-
-func decodeMsg(subject string, h headerGetter, data []byte, seq uint64, stamp time.Time, s *Sealer) (*Event, error) {
 	env, err := DecodeEnvelope(subject, h, seq)
 	if err != nil && !errors.Is(err, ErrIgnored) {
 		return nil, err
@@ -124,6 +116,10 @@ func decodeMsg(subject string, h headerGetter, data []byte, seq uint64, stamp ti
 	}
 	return e, nil
 }
+
+// headerGetter is a message's headers: a nats.Header, or an
+// ExportRecord read from an export.
+type headerGetter interface{ Get(string) string }
 
 // Envelope is an event's headers as read from a message: everything but
 // the subject's parts and the payload, with labels and owners as written.

@@ -9,7 +9,6 @@ import (
 	"hash/crc32"
 	"io"
 	"sort"
-	"time"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -314,12 +313,6 @@ func (r *ExportRecord) Get(key string) string {
 		}
 	}
 	return ""
-}
-
-// Decode reads the record as an event (see DecodeMsg) with data as its
-// payload: Data, or a copy of it that outlives the record.
-func (r *ExportRecord) Decode(data []byte, s *Sealer) (*Event, error) {
-	return decodeMsg(r.Subject, r, data, r.Seq, time.Unix(0, r.Stamp).UTC(), s)
 }
 
 // ExportRecords reads an image's records in order.

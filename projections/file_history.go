@@ -128,29 +128,28 @@ func readImage(data []byte, sealer *events.Sealer) (*FileHistory, error) {
 		}
 	}
 	n := 0
-	if h.header.Count < 64<<20 {
+	if h.header.Count < 64<<20 { // a corrupt count allocates nothing
 		n = int(h.header.Count)
 	}
 	h.evs = make([]fileEvent, 0, n)
 	if h.base == nil {
 		return h, h.index(img, sealer, nil)
 	}
-	// The folder reads the records up to each step's count: h.evs never
-	// grows past its capacity meanwhile (index checks), so it is not
-	// moved; objs and strs are passed as they were then.
+	// Each step hands the folder the slices as they are then: what it
+	// reads of them is never written again (growing copies to new ones).
 	fold := make(chan foldStep, 64)
 	folded := make(chan *Store, 1)
-	go func(all []fileEvent) {
+	go func() {
 		latest := h.base.clone()
 		f := &folder{labels: map[uint32]map[string]string{}, owners: map[uint32][]string{}}
 		done := 0
 		for s := range fold {
 			f.objs, f.strs = s.objs, s.strs
-			f.apply(latest, all[done:s.n])
-			done = s.n
+			f.apply(latest, s.evs[done:])
+			done = len(s.evs)
 		}
 		folded <- latest
-	}(h.evs[:cap(h.evs)])
+	}()
 	err = h.index(img, sealer, fold)
 	close(fold)
 	latest := <-folded
@@ -232,22 +231,17 @@ func (h *FileHistory) index(img *events.ExportImage, sealer *events.Sealer, fold
 			h.own = append(h.own, obj)
 			fe.own = uint32(len(h.own))
 		}
-		if len(h.evs) == cap(h.evs) && fold != nil {
-			// More records than the header said: growing would move the
-			// slice under the folder.
-			return fmt.Errorf("more records than the header's %d", h.header.Count)
-		}
 		h.evs = append(h.evs, fe)
 		if fe.own != 0 && sealer == nil && events.IsSecret(o.resource) {
 			ev, _ := h.event(len(h.evs)-1, nil)
 			h.own[fe.own-1] = events.SealedPlaceholder(ev)
 		}
 		if fold != nil && len(h.evs)&1023 == 0 {
-			fold <- foldStep{len(h.evs), h.objs, h.strs}
+			fold <- foldStep{h.evs, h.objs, h.strs}
 		}
 	}
 	if fold != nil {
-		fold <- foldStep{len(h.evs), h.objs, h.strs}
+		fold <- foldStep{h.evs, h.objs, h.strs}
 	}
 	if h.header.Count > 0 && next != h.header.LastSeq+1 {
 		return fmt.Errorf("records end at #%d, header says #%d", next-1, h.header.LastSeq)
@@ -266,9 +260,9 @@ type folder struct {
 	owners map[uint32][]string
 }
 
-// foldStep tells the folder how many records there are now.
+// foldStep hands the folder the records read so far.
 type foldStep struct {
-	n    int
+	evs  []fileEvent
 	objs []fileObject
 	strs []string
 }
@@ -280,9 +274,7 @@ func (h *FileHistory) newFolder() *folder {
 func (f *folder) apply(st *Store, evs []fileEvent) {
 	for i := range evs {
 		fe := &evs[i]
-		o := &f.objs[fe.obj]
-		f.ev = events.Event{Seq: fe.seq, Stamp: time.Unix(0, fe.stamp).UTC(), Type: events.Type(f.strs[fe.typ]),
-			Resource: o.resource, Namespace: o.namespace, Name: o.name, UID: f.strs[fe.uid], NodeName: f.strs[fe.node]}
+		f.ev = fe.fold(f.objs, f.strs)
 		if fe.labels != 0 {
 			l, ok := f.labels[fe.labels]
 			if !ok {
@@ -353,19 +345,23 @@ func (h *FileHistory) keepText(id, cause string) (uint64, uint32, uint32) {
 	return uint64(i)<<32 | uint64(at), uint32(len(id)), uint32(len(cause))
 }
 
+// fold is what a fold needs of the event: its identity, type, uid and
+// node (labels and owners are the folder's, shared).
+func (fe *fileEvent) fold(objs []fileObject, strs []string) events.Event {
+	o := &objs[fe.obj]
+	return events.Event{Seq: fe.seq, Stamp: time.Unix(0, fe.stamp).UTC(), Type: events.Type(strs[fe.typ]),
+		Resource: o.resource, Namespace: o.namespace, Name: o.name, UID: strs[fe.uid], NodeName: strs[fe.node]}
+}
+
 // event rebuilds h.evs[i]; with pr nil, without its payload.
 func (h *FileHistory) event(i int, pr *events.PayloadReader) (*events.Event, error) {
 	fe := &h.evs[i]
-	o := &h.objs[fe.obj]
+	ev := new(events.Event)
+	*ev = fe.fold(h.objs, h.strs)
 	slab, at := h.text[fe.text>>32], int(fe.text&(1<<32-1))
-	ev := &events.Event{
-		Seq: fe.seq, Stamp: time.Unix(0, fe.stamp).UTC(),
-		ID:    string(slab[at : at+int(fe.idLen)]),
-		Cause: string(slab[at+int(fe.idLen) : at+int(fe.idLen)+int(fe.cauLen)]),
-		Type:  events.Type(h.strs[fe.typ]), Resource: o.resource, Namespace: o.namespace, Name: o.name,
-		UID: h.strs[fe.uid], Actor: h.strs[fe.actor], NodeName: h.strs[fe.node],
-		Ignorable: fe.flags&fileIgnorable != 0,
-	}
+	ev.ID = string(slab[at : at+int(fe.idLen)])
+	ev.Cause = string(slab[at+int(fe.idLen) : at+int(fe.idLen)+int(fe.cauLen)])
+	ev.Actor, ev.Ignorable = h.strs[fe.actor], fe.flags&fileIgnorable != 0
 	if fe.flags&fileHasTime != 0 {
 		ev.Time = time.Unix(0, fe.time).UTC()
 	}

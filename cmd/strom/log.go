@@ -133,10 +133,11 @@ stream configuration, first and last sequence), the newest snapshot before
 encrypted: the key is not in the file; 'strom replay --key' opens them.
 Everything after the header is s2-compressed.
 
-Most of the log is read from a JetStream stream snapshot (bulk, several
-times faster than a consumer); a short range, or a server that refuses the
-snapshot (permissions, another snapshot running, a nats-server before
-2.15), is read with a consumer. --read forces one or the other.`,
+Most of the log, up to its end, is read from a JetStream stream snapshot
+(bulk, several times faster than a consumer); a short range, one ending
+before the log does (--to), or a server that refuses the snapshot
+(permissions, a nats-server before 2.15) is read with a consumer. --read
+forces one or the other.`,
 		Example: `  strom log export > cluster.stromlog
   strom log export --from -1h --file last-hour.stromlog
   strom replay --file cluster.stromlog get pods -A`,
