@@ -20,7 +20,6 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/recorder"
-	"github.com/strom-project/strom/projections/nodefeed"
 )
 
 // PodManager converges the pods bound to this node.
@@ -129,7 +128,7 @@ func Run(ctx context.Context, cfg Config) error {
 		pm = NewHollow(a.status, cfg.Clock)
 	}
 	// Subscribe before listing so no change falls between the two.
-	sub, err := cfg.Conn.Subscribe(nodefeed.Subject(cfg.NodeName), func(m *nats.Msg) { a.onFeed(ctx, pm, m) })
+	sub, err := cfg.Conn.Subscribe(api.PodFeedSubject(cfg.NodeName), func(m *nats.Msg) { a.onFeed(ctx, pm, m) })
 	if err != nil {
 		return fmt.Errorf("subscribing to the pod feed: %w", err)
 	}
@@ -158,7 +157,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 // onFeed hands one pod change to the manager, skipping stale ones.
 func (a *Agent) onFeed(ctx context.Context, pm PodManager, m *nats.Msg) {
-	var msg nodefeed.Message
+	var msg api.PodFeedMessage
 	if err := json.Unmarshal(m.Data, &msg); err != nil {
 		a.log.Warn("bad feed message", zap.Error(err))
 		return

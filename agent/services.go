@@ -30,7 +30,6 @@ import (
 	"github.com/strom-project/strom/dns"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/projections/servicefeed"
 )
 
 // ServicesConfig turns on the service proxy and node-local DNS of a real
@@ -119,7 +118,7 @@ func startServices(ctx context.Context, rc RealConfig, node *corev1.Node, netm *
 		}
 	}
 	// Subscribe before listing so no change falls between the two.
-	sub, err := rc.Conn.Subscribe(servicefeed.Subject, func(m *nats.Msg) { s.onFeed(ctx, m) })
+	sub, err := rc.Conn.Subscribe(api.ServiceFeedSubject, func(m *nats.Msg) { s.onFeed(ctx, m) })
 	if err != nil {
 		return "", fmt.Errorf("subscribing to the service feed: %w", err)
 	}
@@ -211,7 +210,7 @@ func objKey(ns, name string) string { return ns + "/" + name }
 
 // onFeed applies one feed message, skipping stale ones.
 func (s *services) onFeed(ctx context.Context, m *nats.Msg) {
-	var msg servicefeed.Message
+	var msg api.ServiceFeedMessage
 	if err := json.Unmarshal(m.Data, &msg); err != nil {
 		s.log.Warn("bad service feed message", zap.Error(err))
 		return

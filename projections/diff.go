@@ -9,36 +9,8 @@ import (
 	"strings"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
 )
-
-// Change is what happened to an object between two views.
-type Change string
-
-const (
-	ChangeCreated Change = "Created"
-	ChangeDeleted Change = "Deleted"
-	ChangeChanged Change = "Changed"
-)
-
-// FieldChange is one changed field: Op is "+" (added), "-" (removed) or
-// "~" (changed); Old and New are JSON values.
-type FieldChange struct {
-	Path string          `json:"path"`
-	Op   string          `json:"op"`
-	Old  json.RawMessage `json:"old,omitempty"`
-	New  json.RawMessage `json:"new,omitempty"`
-}
-
-// ObjectDiff is one object that differs between two views.
-type ObjectDiff struct {
-	Resource  string        `json:"resource"`
-	Namespace string        `json:"namespace,omitempty"`
-	Name      string        `json:"name"`
-	Change    Change        `json:"change"`
-	FromSeq   uint64        `json:"fromSeq,omitempty"` // resourceVersion in the first view
-	ToSeq     uint64        `json:"toSeq,omitempty"`   // resourceVersion in the second view
-	Fields    []FieldChange `json:"fields,omitempty"`
-}
 
 // DiffOptions narrow a diff.
 type DiffOptions struct {
@@ -62,7 +34,7 @@ var metadataNoise = map[string]bool{
 // b, sorted by resource, namespace and name. Entries with the same
 // resourceVersion are the same state and are not decoded at all, so a
 // diff costs in proportion to what changed.
-func Diff(a, b *Store, o DiffOptions) []ObjectDiff {
+func Diff(a, b *Store, o DiffOptions) []api.ObjectDiff {
 	resources := map[string]bool{}
 	for _, st := range []*Store{a, b} {
 		st.mu.RLock()
@@ -71,7 +43,7 @@ func Diff(a, b *Store, o DiffOptions) []ObjectDiff {
 		}
 		st.mu.RUnlock()
 	}
-	var out []ObjectDiff
+	var out []api.ObjectDiff
 	for _, res := range events.SortedKeys(resources) {
 		if o.Resource != "" && res != o.Resource {
 			continue
@@ -91,7 +63,7 @@ func Diff(a, b *Store, o DiffOptions) []ObjectDiff {
 			seen[e.Key()] = true
 			n, ok := byKey[e.Key()]
 			if !ok {
-				out = append(out, ObjectDiff{Resource: res, Namespace: e.Namespace, Name: e.Name, Change: ChangeDeleted, FromSeq: e.Seq})
+				out = append(out, api.ObjectDiff{Resource: res, Namespace: e.Namespace, Name: e.Name, Change: api.ChangeDeleted, FromSeq: e.Seq})
 				continue
 			}
 			if n.Seq == e.Seq {
@@ -101,13 +73,13 @@ func Diff(a, b *Store, o DiffOptions) []ObjectDiff {
 			if len(fields) == 0 && !o.ShowMetadata {
 				continue // only bookkeeping changed
 			}
-			out = append(out, ObjectDiff{Resource: res, Namespace: e.Namespace, Name: e.Name, Change: ChangeChanged, FromSeq: e.Seq, ToSeq: n.Seq, Fields: fields})
+			out = append(out, api.ObjectDiff{Resource: res, Namespace: e.Namespace, Name: e.Name, Change: api.ChangeChanged, FromSeq: e.Seq, ToSeq: n.Seq, Fields: fields})
 		}
 		for _, e := range eb {
 			if (o.Name != "" && e.Name != o.Name) || seen[e.Key()] {
 				continue
 			}
-			out = append(out, ObjectDiff{Resource: res, Namespace: e.Namespace, Name: e.Name, Change: ChangeCreated, ToSeq: e.Seq})
+			out = append(out, api.ObjectDiff{Resource: res, Namespace: e.Namespace, Name: e.Name, Change: api.ChangeCreated, ToSeq: e.Seq})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -126,7 +98,7 @@ func Diff(a, b *Store, o DiffOptions) []ObjectDiff {
 // FieldDiff compares two JSON documents of one resource field by field.
 // Secret values are compared but never shown: both sides read
 // events.Redacted.
-func FieldDiff(resource string, a, b []byte, showMetadata bool) []FieldChange {
+func FieldDiff(resource string, a, b []byte, showMetadata bool) []api.FieldChange {
 	var va, vb any
 	_ = json.Unmarshal(a, &va)
 	_ = json.Unmarshal(b, &vb)
@@ -137,7 +109,7 @@ func FieldDiff(resource string, a, b []byte, showMetadata bool) []FieldChange {
 
 type differ struct {
 	secret, showMeta bool
-	out              []FieldChange
+	out              []api.FieldChange
 }
 
 func childPath(parent, key string) string {
@@ -212,7 +184,7 @@ func (d *differ) add(path, op string, old, new any) {
 			new = redactValue(new)
 		}
 	}
-	fc := FieldChange{Path: path, Op: op}
+	fc := api.FieldChange{Path: path, Op: op}
 	if old != nil || op != "+" {
 		fc.Old = marshalValue(old)
 	}

@@ -1,7 +1,9 @@
 package projections
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -28,6 +30,33 @@ type Entry struct {
 
 // Key is "ns/name" or "name".
 func (e *Entry) Key() string { return events.ObjectKey(e.Namespace, e.Name) }
+
+// JSON is the entry as the object's JSON with its resourceVersion: the
+// one place a stored entry becomes the object clients see. It splices the
+// resourceVersion into the stored JSON rather than decoding and
+// re-encoding the object.
+func (e *Entry) JSON() json.RawMessage {
+	const meta = `"metadata":{`
+	i := bytes.Index(e.Data, []byte(meta))
+	if i < 0 {
+		obj, err := e.Object()
+		if err != nil {
+			return e.Data
+		}
+		data, _ := json.Marshal(obj)
+		return data
+	}
+	i += len(meta)
+	rv := `"resourceVersion":"` + strconv.FormatUint(e.Seq, 10) + `"`
+	out := make([]byte, 0, len(e.Data)+len(rv)+1)
+	out = append(out, e.Data[:i]...)
+	out = append(out, rv...)
+	if e.Data[i] != '}' {
+		out = append(out, ',')
+	}
+	out = append(out, e.Data[i:]...)
+	return out
+}
 
 // Object decodes the entry into its typed object, resourceVersion set.
 func (e *Entry) Object() (objects.Object, error) {

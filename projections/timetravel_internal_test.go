@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
 )
 
 func TestPruneSnapshotsKeepsTheOldestReplayable(t *testing.T) {
@@ -139,8 +140,8 @@ func TestTraceDownAndUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	var walk func(ns []*TraceNode, d int)
-	walk = func(ns []*TraceNode, d int) {
+	var walk func(ns []*api.TraceNode, d int)
+	walk = func(ns []*api.TraceNode, d int) {
 		for _, n := range ns {
 			fmt.Fprintf(&b, "%s%d %s +%g\n", strings.Repeat(" ", d), n.Seq, n.Actor, n.Delta)
 			walk(n.Children, d+1)

@@ -5,9 +5,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
 )
 
 // CauseIndex links events by their Cause: event id → event, cause →
@@ -19,7 +19,7 @@ import (
 // "why" chains answerable past the window.
 type CauseIndex struct {
 	mu       sync.Mutex
-	nodes    []TraceStep
+	nodes    []api.TraceStep
 	byID     map[string]int32
 	children map[string][]int32 // cause → events it caused
 	byObject map[string][]int32 // resource/ns/name → its events
@@ -30,45 +30,6 @@ type CauseIndex struct {
 // NewCauseIndex returns an empty index.
 func NewCauseIndex() *CauseIndex {
 	return &CauseIndex{byID: map[string]int32{}, children: map[string][]int32{}, byObject: map[string][]int32{}, intern: map[string]string{}}
-}
-
-// TraceStep is one event in a trace.
-type TraceStep struct {
-	Seq       uint64      `json:"seq"`
-	ID        string      `json:"id"`
-	Type      events.Type `json:"type"`
-	Resource  string      `json:"resource"`
-	Namespace string      `json:"namespace,omitempty"`
-	Name      string      `json:"name"`
-	Actor     string      `json:"actor"`
-	Cause     string      `json:"cause,omitempty"`
-	Time      time.Time   `json:"time"`
-	// Delta is the time since the step before it (its cause), in seconds.
-	Delta float64 `json:"delta,omitempty"`
-}
-
-// TraceNode is a step with the steps it caused.
-type TraceNode struct {
-	TraceStep
-	Children []*TraceNode `json:"children,omitempty"`
-}
-
-// TraceResult answers `strom trace`.
-type TraceResult struct {
-	Resource  string `json:"resource"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name"`
-	// Why is the chain of causes that led to the explained event, root
-	// first, ending with that event; Root is what started it: a request
-	// id ("req:..."), another free-form cause, or "" when the chain
-	// reaches an event that names no cause.
-	Why  []TraceStep `json:"why,omitempty"`
-	Root string      `json:"root,omitempty"`
-	// Missing is set when the chain names an event the log no longer has.
-	Missing string `json:"missing,omitempty"`
-	// Events are the object's events, each with what it caused.
-	Events    []*TraceNode `json:"events,omitempty"`
-	Truncated bool         `json:"truncated,omitempty"`
 }
 
 // TraceOptions shape a trace.
@@ -125,7 +86,7 @@ func (x *CauseIndex) addLocked(ev *events.Event) {
 		t = ev.Stamp
 	}
 	i := int32(len(x.nodes))
-	x.nodes = append(x.nodes, TraceStep{
+	x.nodes = append(x.nodes, api.TraceStep{
 		Seq: ev.Seq, ID: ev.ID, Type: ev.Type, Resource: x.str(ev.Resource), Namespace: x.str(ev.Namespace),
 		Name: ev.Name, Actor: x.str(ev.Actor), Cause: ev.Cause, Time: t,
 	})
@@ -148,18 +109,18 @@ func (x *CauseIndex) Len() int {
 }
 
 // Lookup finds an indexed event by id.
-func (x *CauseIndex) Lookup(id string) (TraceStep, bool) {
+func (x *CauseIndex) Lookup(id string) (api.TraceStep, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	i, ok := x.byID[id]
 	if !ok {
-		return TraceStep{}, false
+		return api.TraceStep{}, false
 	}
 	return x.nodes[i], true
 }
 
 // Trace builds the causation trace of one object.
-func (x *CauseIndex) Trace(resource, ns, name string, o TraceOptions) (*TraceResult, error) {
+func (x *CauseIndex) Trace(resource, ns, name string, o TraceOptions) (*api.TraceResult, error) {
 	if o.MaxNodes <= 0 {
 		o.MaxNodes = 1000
 	}
@@ -172,7 +133,7 @@ func (x *CauseIndex) Trace(resource, ns, name string, o TraceOptions) (*TraceRes
 	if len(idx) == 0 {
 		return nil, events.Errorf(events.ReasonNotFound, "%s %q has no events in the log", resource, events.ObjectKey(ns, name))
 	}
-	res := &TraceResult{Resource: resource, Namespace: ns, Name: name}
+	res := &api.TraceResult{Resource: resource, Namespace: ns, Name: name}
 	explain := idx[0]
 	if o.Why {
 		explain = idx[len(idx)-1]
@@ -206,7 +167,7 @@ func (x *CauseIndex) Trace(resource, ns, name string, o TraceOptions) (*TraceRes
 }
 
 // chainLocked walks cause links upward from event i: the chain root first.
-func (x *CauseIndex) chainLocked(i int32) (chain []TraceStep, root, missing string) {
+func (x *CauseIndex) chainLocked(i int32) (chain []api.TraceStep, root, missing string) {
 	seen := map[int32]bool{}
 	for {
 		chain = append(chain, x.nodes[i])
@@ -235,10 +196,10 @@ func (x *CauseIndex) chainLocked(i int32) (chain []TraceStep, root, missing stri
 }
 
 // treeLocked builds the downward tree from event i.
-func (x *CauseIndex) treeLocked(i int32, parent *TraceStep, shown map[int32]bool, budget *int, depth int) *TraceNode {
+func (x *CauseIndex) treeLocked(i int32, parent *api.TraceStep, shown map[int32]bool, budget *int, depth int) *api.TraceNode {
 	shown[i] = true
 	*budget--
-	n := &TraceNode{TraceStep: x.nodes[i]}
+	n := &api.TraceNode{TraceStep: x.nodes[i]}
 	if parent != nil {
 		n.Delta = n.Time.Sub(parent.Time).Seconds()
 	}

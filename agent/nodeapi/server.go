@@ -1,11 +1,10 @@
+// Package nodeapi serves the node agent's own API (logs, exec, images) on
+// the node's subjects; its wire types and client side are in events/api.
 package nodeapi
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/strom-project/strom/agent/runtime"
+	"github.com/strom-project/strom/events/api"
 )
 
 // Pods is what the node API needs from the pod manager.
@@ -27,11 +27,11 @@ type Pods interface {
 // Serve answers logs and exec requests for node until ctx ends.
 func Serve(ctx context.Context, nc *nats.Conn, node string, pods Pods, log *zap.Logger) error {
 	s := &server{nc: nc, pods: pods, log: log}
-	ls, err := nc.Subscribe(LogsSubject(node), func(m *nats.Msg) { go s.logs(ctx, m) })
+	ls, err := nc.Subscribe(api.LogsSubject(node), func(m *nats.Msg) { go s.logs(ctx, m) })
 	if err != nil {
 		return err
 	}
-	es, err := nc.Subscribe(ExecSubject(node), func(m *nats.Msg) { go s.exec(ctx, m) })
+	es, err := nc.Subscribe(api.ExecSubject(node), func(m *nats.Msg) { go s.exec(ctx, m) })
 	if err != nil {
 		_ = ls.Unsubscribe()
 		return err
@@ -50,33 +50,33 @@ type server struct {
 	log  *zap.Logger
 }
 
-func respond(m *nats.Msg, c *Chunk) {
+func respond(m *nats.Msg, c *api.Chunk) {
 	data, _ := json.Marshal(c)
 	_ = m.Respond(data)
 }
 
 func (s *server) logs(ctx context.Context, m *nats.Msg) {
-	var req LogsRequest
+	var req api.LogsRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil || req.Inbox == "" {
-		respond(m, &Chunk{Error: "malformed logs request"})
+		respond(m, &api.Chunk{Error: "malformed logs request"})
 		return
 	}
 	path, err := s.pods.ContainerLogPath(req.Namespace, req.Pod, req.Container, req.Previous)
 	if err != nil {
-		respond(m, &Chunk{Error: err.Error()})
+		respond(m, &api.Chunk{Error: err.Error()})
 		return
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		respond(m, &Chunk{Error: fmt.Sprintf("reading log of %s/%s: %v", req.Pod, req.Container, err)})
+		respond(m, &api.Chunk{Error: fmt.Sprintf("reading log of %s/%s: %v", req.Pod, req.Container, err)})
 		return
 	}
 	defer f.Close()
-	respond(m, &Chunk{})
-	w := &ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stdout"}
+	respond(m, &api.Chunk{})
+	w := &api.ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stdout"}
 	if req.Tail > 0 {
 		if err := seekTail(f, req.Tail); err != nil {
-			_ = Send(s.nc, req.Inbox, &Chunk{Error: err.Error()})
+			_ = api.Send(s.nc, req.Inbox, &api.Chunk{Error: err.Error()})
 			return
 		}
 	}
@@ -84,7 +84,7 @@ func (s *server) logs(ctx context.Context, m *nats.Msg) {
 		s.log.Debug("log stream ended", zap.Error(err))
 		return
 	}
-	_ = Send(s.nc, req.Inbox, &Chunk{EOF: true})
+	_ = api.Send(s.nc, req.Inbox, &api.Chunk{EOF: true})
 }
 
 // copyLog copies the file; with follow it keeps reading as it grows until
@@ -109,7 +109,7 @@ func copyLog(ctx context.Context, w io.Writer, f *os.File, follow bool) error {
 				return ctx.Err()
 			case <-time.After(200 * time.Millisecond):
 			}
-			if idle += 200 * time.Millisecond; idle >= KeepAlive {
+			if idle += 200 * time.Millisecond; idle >= api.KeepAlive {
 				idle = 0
 				if _, werr := w.Write(nil); werr != nil {
 					return werr
@@ -154,22 +154,22 @@ func seekTail(f *os.File, n int) error {
 }
 
 func (s *server) exec(ctx context.Context, m *nats.Msg) {
-	var req ExecRequest
+	var req api.ExecRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil || req.Inbox == "" || len(req.Command) == 0 {
-		respond(m, &Chunk{Error: "malformed exec request: a command is required"})
+		respond(m, &api.Chunk{Error: "malformed exec request: a command is required"})
 		return
 	}
 	cfg := runtime.ExecConfig{
 		Cmd:    req.Command,
-		Stdout: &ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stdout"},
-		Stderr: &ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stderr"},
+		Stdout: &api.ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stdout"},
+		Stderr: &api.ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stderr"},
 		TTY:    req.TTY,
 	}
-	first := &Chunk{}
+	first := &api.Chunk{}
 	if req.Stdin {
 		subject, pr, stop, err := stdinPipe(s.nc)
 		if err != nil {
-			respond(m, &Chunk{Error: err.Error()})
+			respond(m, &api.Chunk{Error: err.Error()})
 			return
 		}
 		defer stop()
@@ -179,44 +179,24 @@ func (s *server) exec(ctx context.Context, m *nats.Msg) {
 	respond(m, first)
 	stop := make(chan struct{})
 	go func() { // keepalives while a quiet command runs
-		t := time.NewTicker(KeepAlive)
+		t := time.NewTicker(api.KeepAlive)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				_ = Send(s.nc, req.Inbox, &Chunk{})
+				_ = api.Send(s.nc, req.Inbox, &api.Chunk{})
 			}
 		}
 	}()
 	code, err := s.pods.Exec(ctx, req.Namespace, req.Pod, req.Container, cfg)
 	close(stop)
 	if err != nil {
-		_ = Send(s.nc, req.Inbox, &Chunk{Error: err.Error()})
+		_ = api.Send(s.nc, req.Inbox, &api.Chunk{Error: err.Error()})
 		return
 	}
-	_ = Send(s.nc, req.Inbox, &Chunk{EOF: true, ExitCode: code})
-}
-
-// StdinPump copies r to an exec's stdin subject as acknowledged chunks.
-func StdinPump(nc *nats.Conn, subject string, r io.Reader) error {
-	br := bufio.NewReader(r)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := br.Read(buf)
-		if n > 0 {
-			if serr := Send(nc, subject, &Chunk{Data: bytes.Clone(buf[:n])}); serr != nil {
-				return serr
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return Send(nc, subject, &Chunk{EOF: true})
-		}
-		if err != nil {
-			return err
-		}
-	}
+	_ = api.Send(s.nc, req.Inbox, &api.Chunk{EOF: true, ExitCode: code})
 }
 
 // stdinPipe subscribes a fresh subject whose acknowledged chunks come out
@@ -225,7 +205,7 @@ func stdinPipe(nc *nats.Conn) (string, *io.PipeReader, func(), error) {
 	pr, pw := io.Pipe()
 	subject := "strom.stdin." + nuid.Next()
 	sub, err := nc.Subscribe(subject, func(sm *nats.Msg) {
-		var c Chunk
+		var c api.Chunk
 		if json.Unmarshal(sm.Data, &c) == nil {
 			if len(c.Data) > 0 {
 				_, _ = pw.Write(c.Data)

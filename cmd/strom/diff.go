@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/projections"
 )
 
 func (c *cli) diffCommand() *cobra.Command {
@@ -77,10 +76,10 @@ func printDiff(c *cli, d *api.DiffResult) {
 	for _, o := range d.Objects {
 		label := objectLabel(o.Resource, o.Namespace, o.Name)
 		switch o.Change {
-		case projections.ChangeCreated:
+		case api.ChangeCreated:
 			created++
 			fmt.Fprintf(w, "+ %s (created, now #%d)\n", label, o.ToSeq)
-		case projections.ChangeDeleted:
+		case api.ChangeDeleted:
 			deleted++
 			fmt.Fprintf(w, "- %s (deleted, was #%d)\n", label, o.FromSeq)
 		default:

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/strom-project/strom/agent/nodeapi"
 	"github.com/strom-project/strom/events/api"
 )
 
@@ -62,7 +61,7 @@ func (c *cli) imageCommand() *cobra.Command {
 					return err
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				names, err := nodeapi.ImportImage(ctx, c.client.Conn(), n, f)
+				names, err := api.ImportImage(ctx, c.client.Conn(), n, f)
 				cancel()
 				f.Close()
 				if err != nil {
@@ -88,7 +87,7 @@ func (c *cli) imageCommand() *cobra.Command {
 			fmt.Fprintln(tw, "NODE\tIMAGE\tDIGEST\tSIZE")
 			for _, n := range nodes {
 				ctx, cancel := c.ctx()
-				r, err := nodeapi.ImagesCall(ctx, c.client.Conn(), n, nodeapi.ImagesRequest{Op: "list"})
+				r, err := api.ImagesCall(ctx, c.client.Conn(), n, api.ImagesRequest{Op: "list"})
 				cancel()
 				if err != nil {
 					return fmt.Errorf("node %s: %w", n, err)
@@ -115,7 +114,7 @@ func (c *cli) imageCommand() *cobra.Command {
 			}
 			for _, n := range nodes {
 				ctx, cancel := c.ctx()
-				_, err := nodeapi.ImagesCall(ctx, c.client.Conn(), n, nodeapi.ImagesRequest{Op: "remove", Ref: args[0]})
+				_, err := api.ImagesCall(ctx, c.client.Conn(), n, api.ImagesRequest{Op: "remove", Ref: args[0]})
 				cancel()
 				if err != nil {
 					return fmt.Errorf("node %s: %w", n, err)

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/strom-project/strom/agent/nodeapi"
 	"github.com/strom-project/strom/events/api"
 )
 
@@ -75,13 +74,13 @@ func (c *cli) logsCommand() *cobra.Command {
 			}
 			ctx, cancel := interruptible()
 			defer cancel()
-			req := &nodeapi.LogsRequest{Namespace: pod.Namespace, Pod: pod.Name, Container: ctr, Previous: previous, Follow: follow, Tail: tail}
-			_, err = nodeapi.Receive(ctx, c.client.Conn(), nodeapi.LogsSubject(pod.Spec.NodeName), req,
+			req := &api.LogsRequest{Namespace: pod.Namespace, Pod: pod.Name, Container: ctr, Previous: previous, Follow: follow, Tail: tail}
+			_, err = api.Receive(ctx, c.client.Conn(), api.LogsSubject(pod.Spec.NodeName), req,
 				func(inbox string) { req.Inbox = inbox }, c.out, c.err, nil)
 			if err != nil && ctx.Err() != nil {
 				return nil // Ctrl-C ends -f
 			}
-			if err == nodeapi.ErrNoAgent {
+			if err == api.ErrNoAgent {
 				return fmt.Errorf("node %s: %w", pod.Spec.NodeName, err)
 			}
 			return err
@@ -120,10 +119,10 @@ func (c *cli) execCommand() *cobra.Command {
 			ctx, cancel := interruptible()
 			defer cancel()
 			nc := c.client.Conn()
-			req := &nodeapi.ExecRequest{Namespace: pod.Namespace, Pod: pod.Name, Container: ctr, Command: args[1:], Stdin: stdin, TTY: tty}
-			code, err := nodeapi.Receive(ctx, nc, nodeapi.ExecSubject(pod.Spec.NodeName), req,
+			req := &api.ExecRequest{Namespace: pod.Namespace, Pod: pod.Name, Container: ctr, Command: args[1:], Stdin: stdin, TTY: tty}
+			code, err := api.Receive(ctx, nc, api.ExecSubject(pod.Spec.NodeName), req,
 				func(inbox string) { req.Inbox = inbox }, c.out, c.err,
-				func(stdinSubject string) { go func() { _ = nodeapi.StdinPump(nc, stdinSubject, c.in) }() })
+				func(stdinSubject string) { go func() { _ = api.StdinPump(nc, stdinSubject, c.in) }() })
 			if err != nil {
 				return err
 			}

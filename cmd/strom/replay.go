@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
+	"github.com/strom-project/strom/cmd/stromd/apiserver"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
@@ -134,8 +135,9 @@ func serveReplay(ctx context.Context, h projections.History, file string, now fu
 		ns.Shutdown()
 		return nil, nil, fmt.Errorf("connecting in-process: %w", err)
 	}
-	hs, err := api.ServeHistory(ctx, api.HistoryServerConfig{Conn: nc, History: h, Now: now,
+	core := apiserver.NewCore(apiserver.Config{History: h, Now: now,
 		Source: "file:" + file, Info: api.ClusterInfo{Version: version, NATS: "in-process (replay of " + file + ")"}})
+	hs, err := apiserver.ServeNATS(ctx, nc, core, apiserver.NATSOptions{MaxInFlight: 64})
 	if err != nil {
 		nc.Close()
 		ns.Shutdown()

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/projections"
 )
 
 func (c *cli) streamCommand() *cobra.Command {
@@ -141,7 +140,7 @@ func (c *cli) streamCheckCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var r projections.CheckReport
+			var r api.CheckReport
 			if err := json.Unmarshal(resp.Data, &r); err != nil {
 				return fmt.Errorf("check: malformed report: %w", err)
 			}
@@ -162,7 +161,7 @@ func (c *cli) streamCheckCommand() *cobra.Command {
 	return cmd
 }
 
-func printCheck(c *cli, r *projections.CheckReport) {
+func printCheck(c *cli, r *api.CheckReport) {
 	w := c.out
 	fmt.Fprintf(w, "Events:     %d read (#%d..#%d)\n", r.Events, r.FirstSeq, r.LastSeq)
 	fmt.Fprintf(w, "Causes:     %d by an earlier event, %d by a request, %d other, %d none\n", r.CausedByEvent, r.CausedByRequest, r.CausedOther, r.NoCause)

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/projections"
 )
 
 func (c *cli) traceCommand() *cobra.Command {
@@ -48,7 +47,7 @@ default the object's last (for a deleted pod: why it was deleted).`,
 			if seq > 0 {
 				req.Params["seq"] = strconv.FormatUint(seq, 10)
 			}
-			var t projections.TraceResult
+			var t api.TraceResult
 			if err := c.callData(api.VerbTrace, req, &t); err != nil {
 				return err
 			}
@@ -65,7 +64,7 @@ default the object's last (for a deleted pod: why it was deleted).`,
 	return cmd
 }
 
-func stepLine(s *projections.TraceStep, first bool) string {
+func stepLine(s *api.TraceStep, first bool) string {
 	when := s.Time.UTC().Format(time.RFC3339)
 	if !first {
 		when = "+" + time.Duration(s.Delta*float64(time.Second)).Round(time.Millisecond).String()
@@ -85,7 +84,7 @@ func describeRoot(root, missing string) string {
 	return "cause " + strconv.Quote(root)
 }
 
-func printTrace(w io.Writer, t *projections.TraceResult, why bool) {
+func printTrace(w io.Writer, t *api.TraceResult, why bool) {
 	label := objectLabel(t.Resource, t.Namespace, t.Name)
 	if len(t.Why) > 0 {
 		last := t.Why[len(t.Why)-1]
@@ -108,7 +107,7 @@ func printTrace(w io.Writer, t *projections.TraceResult, why bool) {
 	}
 }
 
-func printTree(w io.Writer, nodes []*projections.TraceNode, indent string) {
+func printTree(w io.Writer, nodes []*api.TraceNode, indent string) {
 	for i, n := range nodes {
 		branch, next := "├─ ", "│  "
 		if i == len(nodes)-1 {

@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/events/objects"
 )
 
 // Service allocation: ClusterIPs from the service CIDR and NodePorts from
@@ -121,7 +120,8 @@ type allocation struct {
 	owner   Claim
 }
 
-func (al *allocation) undo() {
+// Undo releases what the write claimed.
+func (al *allocation) Undo() {
 	for _, k := range al.claimed {
 		al.a.release(context.Background(), k, al.owner)
 	}
@@ -134,7 +134,7 @@ func (al *allocation) undo() {
 func (a *ServiceAllocator) Allocate(ctx context.Context, svc, cur *corev1.Service, dryRun bool) (*allocation, error) {
 	al := &allocation{a: a, owner: Claim{Namespace: svc.Namespace, Name: svc.Name, Time: a.clock.Now().UTC()}}
 	fail := func(err error) (*allocation, error) {
-		al.undo()
+		al.Undo()
 		return nil, err
 	}
 	typ := svc.Spec.Type
@@ -367,48 +367,4 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 func invalidField(svc *corev1.Service, field string, value any, detail string) error {
 	return events.Errorf(events.ReasonInvalid, "Service %q is invalid: %s: Invalid value: %v: %s", svc.Name, field, value, detail)
-}
-
-// allocateService runs before a Service write (apply, create, update):
-// it returns a function the caller runs with the write's outcome, which
-// releases fresh claims when the write failed and claims the new object
-// no longer holds when it succeeded.
-func (s *Server) allocateService(ctx context.Context, verb string, obj objects.Object, dryRun bool) (func(res *events.Result, err error), error) {
-	a := s.cfg.Services
-	svc, ok := obj.(*corev1.Service)
-	if a == nil || !ok || verb == VerbStatus {
-		return func(*events.Result, error) {}, nil
-	}
-	if svc.Namespace == "" {
-		svc.Namespace = "default"
-	}
-	var cur *corev1.Service
-	if o, err := s.cfg.Writer.Get(ctx, objects.ByKind("Service"), svc.Namespace, svc.Name); err == nil {
-		cur = o.(*corev1.Service)
-	} else if !events.IsNotFound(err) {
-		return nil, err
-	}
-	al, err := a.Allocate(ctx, svc, cur, dryRun)
-	if err != nil {
-		return nil, err
-	}
-	return func(res *events.Result, err error) {
-		if err != nil || dryRun {
-			al.undo()
-			return
-		}
-		if after, ok := res.Object.(*corev1.Service); ok && cur != nil {
-			a.ReleaseUnused(context.Background(), cur, after)
-		}
-	}, nil
-}
-
-// releaseService frees a deleted Service's claims.
-func (s *Server) releaseService(ctx context.Context, res *events.Result) {
-	if s.cfg.Services == nil || res == nil {
-		return
-	}
-	if svc, ok := res.Object.(*corev1.Service); ok {
-		s.cfg.Services.Release(ctx, svc)
-	}
 }

@@ -1,9 +1,14 @@
-// Package api is how clients talk to stromd: NATS request/reply, one
-// service endpoint per verb, on subjects strom.api.<verb>.<user>.
+// Package api is the wire contract of Strom's NATS API and its client:
+// the request and response types, the verbs, the node API's and the
+// feeds' messages. It imports nothing above events and events/objects, so
+// the CLI and the node agent link it without the server (cmd/stromd/server),
+// the projections or the container runtime.
 //
-// The last subject token is the caller's user name. NATS permissions let
-// each user publish only on its own token, so the server learns who asks
-// from the subject, and a client cannot write as someone else.
+// Clients talk to stromd with NATS request/reply, one service endpoint per
+// verb, on subjects strom.api.<verb>.<user>. The last subject token is the
+// caller's user name. NATS permissions let each user publish only on its
+// own token, so the server learns who asks from the subject, and a client
+// cannot write as someone else.
 package api
 
 import (

@@ -15,26 +15,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
-	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
 )
 
-// Subject is the feed subject of one node.
-func Subject(node string) string { return "strom.node." + events.EncodeToken(node) + ".pods" }
-
-// Message is one feed entry.
-type Message struct {
-	Type events.Type     `json:"type"`
-	Seq  uint64          `json:"seq"`
-	UID  string          `json:"uid"`
-	Pod  json.RawMessage `json:"pod,omitempty"` // absent for deletions
-	// Namespace and Name identify deleted pods.
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-}
-
 // Run publishes the feed from the store until ctx ends.
-func Run(ctx context.Context, st *projections.Store, nc *nats.Conn, log *zap.Logger, render func(*projections.Entry) json.RawMessage) {
+func Run(ctx context.Context, st *projections.Store, nc *nats.Conn, log *zap.Logger) {
 	for ctx.Err() == nil {
 		w, _ := st.Watch(ctx, projections.Query{Resource: "pods"})
 		for we := range w.C {
@@ -42,15 +28,15 @@ func Run(ctx context.Context, st *projections.Store, nc *nats.Conn, log *zap.Log
 			if ev.NodeName == "" {
 				continue
 			}
-			m := Message{Type: ev.Type, Seq: ev.Seq, UID: ev.UID, Namespace: ev.Namespace, Name: ev.Name}
+			m := api.PodFeedMessage{Type: ev.Type, Seq: ev.Seq, UID: ev.UID, Namespace: ev.Namespace, Name: ev.Name}
 			if we.Entry != nil {
-				m.Pod = render(we.Entry)
+				m.Pod = we.Entry.JSON()
 			}
 			data, err := json.Marshal(&m)
 			if err != nil {
 				continue
 			}
-			if err := nc.Publish(Subject(ev.NodeName), data); err != nil {
+			if err := nc.Publish(api.PodFeedSubject(ev.NodeName), data); err != nil {
 				log.Warn("publishing node feed", zap.String("node", ev.NodeName), zap.Error(err))
 			}
 		}

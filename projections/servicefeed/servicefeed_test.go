@@ -11,7 +11,6 @@ import (
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/projections/servicefeed"
 	"github.com/strom-project/strom/test/testutil"
 )
 
@@ -20,9 +19,9 @@ import (
 func TestFeedCarriesServicesAndEndpoints(t *testing.T) {
 	d := testutil.StartStromd(t)
 	c := testutil.AdminClient(t, d)
-	msgs := make(chan *servicefeed.Message, 64)
-	sub, err := d.Conn().Subscribe(servicefeed.Subject, func(m *nats.Msg) {
-		var msg servicefeed.Message
+	msgs := make(chan *api.ServiceFeedMessage, 64)
+	sub, err := d.Conn().Subscribe(api.ServiceFeedSubject, func(m *nats.Msg) {
+		var msg api.ServiceFeedMessage
 		if err := json.Unmarshal(m.Data, &msg); err == nil {
 			msgs <- &msg
 		}
@@ -47,7 +46,7 @@ func TestFeedCarriesServicesAndEndpoints(t *testing.T) {
 		typ      events.Type
 	}{{"endpoints", events.TypeCreated}, {"services", events.TypeCreated}, {"services", events.TypeDeleted}}
 	for _, w := range want {
-		var m *servicefeed.Message
+		var m *api.ServiceFeedMessage
 		for m == nil || m.Resource != w.resource || m.Type != w.typ {
 			select {
 			case m = <-msgs:

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/strom-project/strom/cmd/stromd/apiserver"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
@@ -96,7 +97,7 @@ type Stromd struct {
 	js         jetstream.JetStream
 	writer     *events.Writer
 	proj       *projections.Projection
-	api        *api.Server
+	api        *apiserver.NATS
 	connOpts   []nats.Option
 	extra      []*nats.Conn // the write path's extra connections
 	cancel     context.CancelFunc
@@ -217,16 +218,16 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d.api = api.NewServer(api.ServerConfig{
-		Conn: d.nc, Writer: d.writer, Projection: d.proj, Logger: log.Named("api"), Clock: cfg.Clock,
+	core := apiserver.NewCore(apiserver.Config{
+		Writer: d.writer, Projection: d.proj, Logger: log.Named("api"), Now: cfg.Clock.Now,
 		Info:     api.ClusterInfo{Version: Version, NATS: d.URL, DNS: cfg.ClusterDNS, ServiceCIDR: cfg.ServiceCIDR},
 		Services: alloc,
 	})
-	if err := d.api.Start(ctx); err != nil {
+	if d.api, err = apiserver.ServeNATS(ctx, d.nc, core, apiserver.NATSOptions{}); err != nil {
 		return nil, err
 	}
-	go nodefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("nodefeed"), api.ObjectJSON)
-	go servicefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("servicefeed"), api.ObjectJSON)
+	go nodefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("nodefeed"))
+	go servicefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("servicefeed"))
 	if !cfg.NoControllers {
 		env := manager.Env{Store: d.proj.Store(), Writer: d.writer, Clock: cfg.Clock, Logger: log.Named("controllers")}
 		rs, err := cfg.Reconcilers(env)

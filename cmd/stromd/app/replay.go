@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/strom-project/strom/cmd/stromd/apiserver"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
@@ -55,10 +56,11 @@ func startReplay(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := api.ServeHistory(ctx, api.HistoryServerConfig{
-		Conn: d.nc, History: h, Logger: cfg.Logger.Named("replay"), Now: func() time.Time { return end },
+	core := apiserver.NewCore(apiserver.Config{
+		History: h, Logger: cfg.Logger.Named("replay"), Now: func() time.Time { return end },
 		Source: "file:" + cfg.Replay, Info: api.ClusterInfo{Version: Version, NATS: d.URL},
-	}); err != nil {
+	})
+	if _, err := apiserver.ServeNATS(ctx, d.nc, core, apiserver.NATSOptions{MaxInFlight: 64}); err != nil {
 		return nil, err
 	}
 	if err := d.writeClientConfigs(creds); err != nil {

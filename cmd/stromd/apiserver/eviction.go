@@ -1,10 +1,9 @@
-package api
+package apiserver
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -15,32 +14,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 )
 
-// VerbEvict evicts a pod (Namespace, Name) the way `kubectl drain` does:
-// a graceful deletion that PodDisruptionBudgets may refuse. A refusal has
-// reason TooManyRequests (HTTP 429 in Kubernetes); the caller retries.
-const VerbEvict = "evict"
-
-// ReasonTooManyRequests is events.ReasonTooManyRequests.
-const ReasonTooManyRequests = events.ReasonTooManyRequests
-
-// evictions serializes budget checks so that two concurrent evictions
-// cannot both spend the last allowed disruption.
-var evictions sync.Mutex
-
-func init() {
-	Register(VerbEvict, func(s *Server, ctx context.Context, actor string, req *Request) (*Response, error) {
-		return s.evict(ctx, actor, req)
-	})
-}
-
-func (s *Server) evict(ctx context.Context, actor string, req *Request) (*Response, error) {
-	if s.cfg.ReadOnly {
-		return nil, events.Errorf(events.ReasonForbidden, "this server replays a recorded log and is read-only")
-	}
+// evict evicts a pod the way `kubectl drain` does (api.VerbEvict).
+func (c *Core) evict(ctx context.Context, who Caller, req *api.Request) (*api.Response, error) {
 	if req.Name == "" {
 		return nil, events.Errorf(events.ReasonBadRequest, "evict: no pod name given")
 	}
@@ -49,19 +29,19 @@ func (s *Server) evict(ctx context.Context, actor string, req *Request) (*Respon
 		ns = metav1.NamespaceDefault
 	}
 	k := objects.ByKind("Pod")
-	evictions.Lock()
-	defer evictions.Unlock()
+	c.evictions.Lock()
+	defer c.evictions.Unlock()
 	// Decide on a view that includes every write so far, our own
 	// previous evictions included.
-	last, err := events.LastSeq(ctx, s.cfg.Writer.JetStream())
+	last, err := events.LastSeq(ctx, c.cfg.Writer.JetStream())
 	if err != nil {
 		return nil, err
 	}
-	st := s.cfg.Projection.Store()
+	st := c.cfg.Projection.Store()
 	if err := st.WaitFor(ctx, last); err != nil {
 		return nil, err
 	}
-	cur, err := s.cfg.Writer.Get(ctx, k, ns, req.Name)
+	cur, err := c.cfg.Writer.Get(ctx, k, ns, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -71,12 +51,12 @@ func (s *Server) evict(ctx context.Context, actor string, req *Request) (*Respon
 			return nil, err
 		}
 	}
-	opts := events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun}
+	opts := events.WriteOptions{Actor: who.User, Cause: req.Cause, DryRun: req.DryRun}
 	var res *events.Result
 	if pod.Spec.NodeName == "" {
-		res, err = s.cfg.Writer.Delete(ctx, k, ns, req.Name, "", opts)
+		res, err = c.cfg.Writer.Delete(ctx, k, ns, req.Name, "", opts)
 	} else {
-		res, err = s.cfg.Writer.MarkDeleting(ctx, k, ns, req.Name, pod.Spec.TerminationGracePeriodSeconds, opts)
+		res, err = c.cfg.Writer.MarkDeleting(ctx, k, ns, req.Name, pod.Spec.TerminationGracePeriodSeconds, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -85,7 +65,7 @@ func (s *Server) evict(ctx context.Context, actor string, req *Request) (*Respon
 		return nil, err
 	}
 	data, _ := json.Marshal(res.Object)
-	return &Response{Outcome: "evicted", Kind: k.Kind, Object: data, Seq: res.Seq}, nil
+	return &api.Response{Outcome: "evicted", Kind: k.Kind, Object: data, Seq: res.Seq}, nil
 }
 
 // checkBudgets refuses the eviction of pod if a PodDisruptionBudget that
@@ -110,7 +90,7 @@ func checkBudgets(st *projections.Store, pod *corev1.Pod) error {
 			continue // evicting an unhealthy pod costs no availability
 		}
 		if allowed < 1 {
-			return events.Errorf(ReasonTooManyRequests, "Cannot evict pod as it would violate the pod's disruption budget %q (%d disruptions allowed)", pdb.Name, max(allowed, 0))
+			return events.Errorf(api.ReasonTooManyRequests, "Cannot evict pod as it would violate the pod's disruption budget %q (%d disruptions allowed)", pdb.Name, max(allowed, 0))
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package api_test
+package apiserver_test
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 	d := testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
 	c := testutil.AdminClient(t, d)
 	ctx := context.Background()
-	files, err := filepath.Glob("../objects/testdata/valid/*.yaml")
+	files, err := filepath.Glob("../../../events/objects/testdata/valid/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no valid manifests: %v", err)
 	}

@@ -1,5 +1,7 @@
-// Package nodeapi is the node agent's own API, for what only the node can
-// do: stream a container's logs and run a command in a container. The CLI
+// The node API is the node agent's own API, for what only the node can
+// do: stream a container's logs, run a command in a container, manage its
+// images. The agent serves it (agent/nodeapi); these are its wire types and
+// its client side. The CLI
 // finds the pod's node from the control plane and talks to that node's
 // agent directly over NATS:
 //
@@ -11,9 +13,12 @@
 // control, and a client that went away stops the stream (no ack). The last
 // chunk has EOF set and, for exec, the exit code. Exec's stdin goes the
 // other way, as chunks to the subject the agent names in its first reply.
-package nodeapi
+
+package api
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -175,4 +180,99 @@ func Receive(ctx context.Context, nc *nats.Conn, subject string, req any, setInb
 			return c.ExitCode, nil
 		}
 	}
+}
+
+// StdinPump copies r to an exec's stdin subject as acknowledged chunks.
+func StdinPump(nc *nats.Conn, subject string, r io.Reader) error {
+	br := bufio.NewReader(r)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := br.Read(buf)
+		if n > 0 {
+			if serr := Send(nc, subject, &Chunk{Data: bytes.Clone(buf[:n])}); serr != nil {
+				return serr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return Send(nc, subject, &Chunk{EOF: true})
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// ImagesSubject is a node's image-management subject.
+func ImagesSubject(node string) string { return "strom.node." + events.EncodeToken(node) + ".images" }
+
+// ImagesRequest manages the node's images: Op "list", "remove" (Ref) or
+// "import" (the archive follows as stdin chunks).
+type ImagesRequest struct {
+	Op  string `json:"op"`
+	Ref string `json:"ref,omitempty"`
+}
+
+// Image is one image in a node's image store.
+type Image struct {
+	Name   string // normalised reference, e.g. docker.io/library/busybox:latest
+	Digest string // manifest (or index) digest
+	Size   int64  // size of the content as stored, compressed
+}
+
+// ImagesReply answers an ImagesRequest.
+type ImagesReply struct {
+	Error        string   `json:"error,omitempty"`
+	Images       []Image  `json:"images,omitempty"`
+	Imported     []string `json:"imported,omitempty"`
+	StdinSubject string   `json:"stdinSubject,omitempty"` // import: where the archive goes
+	ResultInbox  string   `json:"resultInbox,omitempty"`
+}
+
+// ImagesCall sends a list or remove request to a node.
+func ImagesCall(ctx context.Context, nc *nats.Conn, node string, req ImagesRequest) (*ImagesReply, error) {
+	data, _ := json.Marshal(req)
+	m, err := nc.RequestWithContext(ctx, ImagesSubject(node), data)
+	if err != nil {
+		if err == nats.ErrNoResponders {
+			return nil, ErrNoAgent
+		}
+		return nil, err
+	}
+	var r ImagesReply
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		return nil, err
+	}
+	if r.Error != "" {
+		return nil, errors.New(r.Error)
+	}
+	return &r, nil
+}
+
+// ImportImage streams an image archive to a node and returns the names
+// it imported.
+func ImportImage(ctx context.Context, nc *nats.Conn, node string, archive io.Reader) ([]string, error) {
+	r, err := ImagesCall(ctx, nc, node, ImagesRequest{Op: "import"})
+	if err != nil {
+		return nil, err
+	}
+	res, err := nc.SubscribeSync(r.StdinSubject + ".result")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = res.Unsubscribe() }()
+	if err := StdinPump(nc, r.StdinSubject, archive); err != nil {
+		return nil, fmt.Errorf("sending the archive: %w", err)
+	}
+	m, err := res.NextMsgWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the import: %w", err)
+	}
+	var out ImagesReply
+	if err := json.Unmarshal(m.Data, &out); err != nil {
+		return nil, err
+	}
+	if out.Error != "" {
+		return nil, errors.New(out.Error)
+	}
+	return out.Imported, nil
 }

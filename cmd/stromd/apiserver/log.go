@@ -1,54 +1,20 @@
-package api
+package apiserver
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"time"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
 )
 
-// The log verb reads the raw event log a page at a time.
-//
-// Params: from, to (SEQ, RFC 3339 time or -DURATION; from is inclusive,
-// a time means the first event after it), kind, namespace, actor, limit
-// (default 1000, at most 10000), objects ("true": include each event's
-// object, Secrets redacted), wait (seconds: when nothing is there yet,
-// wait up to this long for new events; how --follow is served).
-//
-// It is a server-side verb, not a client-side consumer, so that one
-// implementation serves a live cluster and a replayed file, filters run
-// next to the data, Secret payloads are redacted before they leave the
-// server, and clients need no JetStream permissions.
-func init() { registerHistoryVerb(VerbLog, logVerb) }
-
-// LogEntry is one event as `strom log` shows it.
-type LogEntry struct {
-	Seq       uint64          `json:"seq"`
-	Stamp     time.Time       `json:"stamp"` // stream time
-	Time      time.Time       `json:"time"`  // writer time
-	ID        string          `json:"id"`
-	Type      events.Type     `json:"type"`
-	Resource  string          `json:"resource"`
-	Namespace string          `json:"namespace,omitempty"`
-	Name      string          `json:"name"`
-	UID       string          `json:"uid,omitempty"`
-	Actor     string          `json:"actor"`
-	Cause     string          `json:"cause,omitempty"`
-	Object    json.RawMessage `json:"object,omitempty"`
-}
-
-// LogPage is the log verb's Data.
-type LogPage struct {
-	Events []LogEntry `json:"events"`
-	// Next is where the following page starts; Last the history's last
-	// sequence when the page was read; End is set once To is reached.
-	Next uint64 `json:"next"`
-	Last uint64 `json:"last"`
-	End  bool   `json:"end,omitempty"`
-}
+// The log verb (api.VerbLog) is a server-side verb, not a client-side
+// consumer, so that one implementation serves a live cluster and a
+// replayed file, filters run next to the data, Secret payloads are
+// redacted before they leave the server, and clients need no JetStream
+// permissions.
 
 const (
 	logDefaultLimit = 1000
@@ -56,21 +22,22 @@ const (
 	logMaxWait      = 30 * time.Second
 )
 
-func logVerb(ctx context.Context, h projections.History, env *Env, req *Request) (*Response, error) {
+func (c *Core) logVerb(ctx context.Context, _ Caller, req *api.Request) (*api.Response, error) {
+	h := c.hist
 	p := req.Params
 	q := projections.EventQuery{HeadersOnly: p["objects"] != "true"}
 	if p["from"] != "" {
 		if _, err := strconv.ParseUint(p["from"], 10, 64); err == nil {
 			q.From, _ = strconv.ParseUint(p["from"], 10, 64)
 		} else {
-			seq, _, err := ResolvePoint(ctx, h, p["from"], env.Now)
+			seq, _, err := c.resolvePoint(ctx, "--from", p["from"])
 			if err != nil {
 				return nil, err
 			}
 			q.From = seq + 1
 		}
 	}
-	to, hasTo, err := ResolvePoint(ctx, h, p["to"], env.Now)
+	to, hasTo, err := c.resolvePoint(ctx, "--to", p["to"])
 	if err != nil {
 		return nil, err
 	}
@@ -100,14 +67,14 @@ func logVerb(ctx context.Context, h projections.History, env *Env, req *Request)
 		if hasTo && to < q.To {
 			q.To = to
 		}
-		page := &LogPage{Last: b.LastSeq, Next: q.From}
+		page := &api.LogPage{Last: b.LastSeq, Next: q.From}
 		if q.From <= q.To {
 			err = h.Events(ctx, q, func(ev *events.Event) error {
 				page.Next = ev.Seq + 1
 				if actor != "" && ev.Actor != actor {
 					return nil
 				}
-				e := LogEntry{Seq: ev.Seq, Stamp: ev.Stamp, Time: ev.Time, ID: ev.ID, Type: ev.Type, Resource: ev.Resource,
+				e := api.LogEntry{Seq: ev.Seq, Stamp: ev.Stamp, Time: ev.Time, ID: ev.ID, Type: ev.Type, Resource: ev.Resource,
 					Namespace: ev.Namespace, Name: ev.Name, UID: ev.UID, Actor: ev.Actor, Cause: ev.Cause}
 				if !q.HeadersOnly {
 					e.Object = events.RedactObject(ev.Resource, ev.Object)

@@ -1,0 +1,122 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
+	"go.uber.org/zap"
+
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
+)
+
+// NATS is the NATS transport of a Core: one micro service endpoint per
+// verb on strom.api.<verb>.<user>. The caller is the subject's last token:
+// NATS permissions let each user publish only on its own.
+type NATS struct {
+	core *Core
+	log  *zap.Logger
+	svc  micro.Service
+	sem  chan struct{}
+	ctx  context.Context
+}
+
+// NATSOptions tune the NATS transport.
+type NATSOptions struct {
+	// MaxInFlight bounds concurrently handled requests; default 256.
+	MaxInFlight int
+	Logger      *zap.Logger
+}
+
+// ServeNATS registers the core's verbs on conn and serves them until Stop
+// or ctx ends.
+func ServeNATS(ctx context.Context, conn *nats.Conn, core *Core, o NATSOptions) (*NATS, error) {
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = 256
+	}
+	if o.Logger == nil {
+		o.Logger = core.log
+	}
+	version := core.cfg.Info.Version
+	desc := "Strom control plane API"
+	if core.ReadOnly() {
+		desc = "Strom read-only replay API"
+	}
+	if strings.Count(version, ".") < 2 {
+		version = "0.0.0-" + strings.Trim(version, ".") // micro wants semver
+	}
+	svc, err := micro.AddService(conn, micro.Config{Name: "strom", Version: version, Description: desc})
+	if err != nil {
+		return nil, fmt.Errorf("starting API service: %w", err)
+	}
+	n := &NATS{core: core, log: o.Logger, svc: svc, sem: make(chan struct{}, o.MaxInFlight), ctx: ctx}
+	for _, v := range Verbs() {
+		err := svc.AddEndpoint(v, micro.HandlerFunc(func(r micro.Request) { n.dispatch(v, r) }),
+			micro.WithEndpointSubject(api.SubjectPrefix+"."+v+".*"))
+		if err != nil {
+			_ = svc.Stop()
+			return nil, fmt.Errorf("adding API endpoint %s: %w", v, err)
+		}
+	}
+	context.AfterFunc(ctx, func() { _ = svc.Stop() })
+	return n, nil
+}
+
+// Stop deregisters the endpoints, letting requests in flight finish.
+func (n *NATS) Stop() {
+	_ = n.svc.Stop()
+	for i := 0; i < cap(n.sem); i++ {
+		n.sem <- struct{}{}
+	}
+}
+
+func (n *NATS) dispatch(verbName string, r micro.Request) {
+	n.sem <- struct{}{}
+	go func() {
+		defer func() { <-n.sem }()
+		resp := n.handle(verbName, r)
+		data, err := json.Marshal(resp)
+		if err != nil {
+			data, _ = json.Marshal(&api.Response{Error: &api.WireError{Reason: events.ReasonInternal, Message: "encoding response: " + err.Error()}})
+		}
+		if err := r.Respond(data); err != nil {
+			n.log.Warn("responding", zap.String("verb", verbName), zap.Error(err))
+		}
+	}()
+}
+
+func (n *NATS) handle(verbName string, r micro.Request) *api.Response {
+	subj := r.Subject()
+	who := Caller{User: subj[strings.LastIndexByte(subj, '.')+1:]}
+	var req api.Request
+	if err := json.Unmarshal(r.Data(), &req); err != nil {
+		return errResponse(events.Errorf(events.ReasonBadRequest, "malformed request: %v", err))
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, Timeout(verbName))
+	defer cancel()
+	if req.Cause == "" {
+		req.Cause = "req:" + nuid.Next()
+	}
+	resp, err := n.core.Do(ctx, verbName, who, &req)
+	if err != nil {
+		if r := events.ReasonOf(err); r == events.ReasonInternal || r == events.ReasonTimeout {
+			n.log.Error("request failed", zap.String("verb", verbName), zap.String("actor", who.User), zap.Error(err))
+		}
+		return errResponse(err)
+	}
+	return resp
+}
+
+func errResponse(err error) *api.Response {
+	var e *events.Error
+	if errors.As(err, &e) {
+		return &api.Response{Error: &api.WireError{Reason: e.Reason, Message: e.Message}}
+	}
+	return &api.Response{Error: &api.WireError{Reason: events.ReasonInternal, Message: err.Error()}}
+}
