@@ -319,15 +319,6 @@ func (a *Agent) waitForPodCIDR(ctx context.Context) (*corev1.Node, error) {
 	}
 }
 
-// LeaseKey is a node's heartbeat key in the lease bucket.
-func LeaseKey(node string) string { return "node." + events.EncodeToken(node) }
-
-// Heartbeat is the lease value.
-type Heartbeat struct {
-	Time    time.Time `json:"time"`
-	Version string    `json:"version"`
-}
-
 // heartbeat renews the node's lease in the KV bucket. Heartbeats are not
 // desired state: they never touch the event log.
 func (a *Agent) heartbeat(ctx context.Context) {
@@ -347,8 +338,8 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		}
 	}
 	beat := func() {
-		data, _ := json.Marshal(Heartbeat{Time: a.cfg.Clock.Now().UTC(), Version: a.cfg.Version})
-		if _, err := kv.Put(ctx, LeaseKey(a.cfg.NodeName), data); err != nil && ctx.Err() == nil {
+		data, _ := json.Marshal(events.Heartbeat{Time: a.cfg.Clock.Now().UTC(), Version: a.cfg.Version})
+		if _, err := kv.Put(ctx, events.LeaseKey(a.cfg.NodeName), data); err != nil && ctx.Err() == nil {
 			a.log.Warn("heartbeat", zap.Error(err))
 		}
 	}

@@ -15,14 +15,15 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // A hollow agent over a real stromd: the node registers, heartbeats go to
 // the lease bucket (not the log), bound pods are reported Running through
 // the feed, and a graceful delete completes once the node confirms.
 func TestHollowAgentLifecycle(t *testing.T) {
-	d := testutil.StartStromd(t)
+	d := clustertest.StartStromd(t)
 	cfg, err := api.LoadConfig(d.AgentConfig)
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +40,8 @@ func TestHollowAgentLifecycle(t *testing.T) {
 		done <- agent.Run(ctx, agent.Config{NodeName: "hollow-1", NodeIP: "10.0.0.1", Client: ac, Conn: ac.Conn(),
 			Resync: time.Hour, Heartbeat: 100 * time.Millisecond})
 	}()
-	admin := testutil.AdminClient(t, d)
-	testutil.Eventually(t, 10*time.Second, func() error {
+	admin := clustertest.AdminClient(t, d)
+	logtest.Eventually(t, 10*time.Second, func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("agent stopped: %v", err)
@@ -66,8 +67,8 @@ func TestHollowAgentLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 5*time.Second, func() error {
-		_, err := kv.Get(ctx, agent.LeaseKey("hollow-1"))
+	logtest.Eventually(t, 5*time.Second, func() error {
+		_, err := kv.Get(ctx, events.LeaseKey("hollow-1"))
 		return err
 	})
 	seq1, _ := events.LastSeq(ctx, d.JetStream())
@@ -75,7 +76,7 @@ func TestHollowAgentLifecycle(t *testing.T) {
 	if seq2, _ := events.LastSeq(ctx, d.JetStream()); seq2 != seq1 {
 		t.Fatalf("heartbeats grew the event log from #%d to #%d", seq1, seq2)
 	}
-	e, _ := kv.Get(ctx, agent.LeaseKey("hollow-1"))
+	e, _ := kv.Get(ctx, events.LeaseKey("hollow-1"))
 	if e.Revision() < 3 {
 		t.Fatalf("lease renewed %d times, want several", e.Revision())
 	}
@@ -84,7 +85,7 @@ func TestHollowAgentLifecycle(t *testing.T) {
 	if _, err := admin.Do(ctx, api.VerbApply, &api.Request{Object: pod, Namespace: "default"}); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		p, err := getPod(ctx, admin, "p1")
 		if err != nil {
 			return err
@@ -99,7 +100,7 @@ func TestHollowAgentLifecycle(t *testing.T) {
 	if err != nil || resp.Outcome != "deleted" {
 		t.Fatalf("delete: %v %v", resp, err)
 	}
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		_, err := getPod(ctx, admin, "p1")
 		if events.IsNotFound(err) {
 			return nil
@@ -136,8 +137,8 @@ func getPod(ctx context.Context, c *api.Client, name string) (*corev1.Pod, error
 // Static pods: a manifest in the directory becomes a pod bound to the
 // node, named <name>-<node>; removing the file removes the pod.
 func TestStaticPods(t *testing.T) {
-	d := testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
-	admin := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
+	admin := clustertest.AdminClient(t, d)
 	dir := t.TempDir()
 	manifest := filepath.Join(dir, "etcd.yaml")
 	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: etcd, namespace: kube-system}\nspec:\n  containers: [{name: etcd, image: etcd}]\n"), 0o644); err != nil {
@@ -154,7 +155,7 @@ func TestStaticPods(t *testing.T) {
 		var p corev1.Pod
 		return &p, json.Unmarshal(resp.Object, &p)
 	}
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		p, err := get()
 		if err != nil {
 			return err
@@ -168,7 +169,7 @@ func TestStaticPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The next pass (every 20 s) deletes it; the hollow node confirms.
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		if _, err := get(); events.IsNotFound(err) {
 			return nil
 		}

@@ -22,7 +22,7 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // The fixture is a log written by codec version 1, checked in. Every later
@@ -117,8 +117,8 @@ func describeStore(t *testing.T, st *projections.Store) string {
 
 // writeFixture records a scenario through a real server and the write path.
 func writeFixture(t *testing.T, sealer *events.Sealer) {
-	clock := testutil.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := testutil.StartLog(t, clock)
+	clock := logtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := logtest.StartLog(t, clock)
 	w, err := events.NewWriter(context.Background(), events.WriterConfig{JetStream: l.JS, Sealer: sealer, Clock: clock})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,10 +15,37 @@ import (
 const (
 	// SnapshotBucket is the object store of projection snapshots.
 	SnapshotBucket = "STROM_SNAPSHOTS"
-	// LeaseBucket is the KV bucket of node heartbeats and leader leases;
+	// LeaseBucket is the KV bucket of node heartbeats (keys LeaseKey);
 	// heartbeats are not desired state and never grow the event log.
 	LeaseBucket = "STROM_LEASES"
+	// LeaderBucket is the KV bucket of the reconcilers' leader lease
+	// (reconcilers/leader creates it, with its own TTL).
+	LeaderBucket = "STROM_LEADER"
 )
+
+// leaseKeyPrefix starts every node heartbeat key in LeaseBucket.
+const leaseKeyPrefix = "node."
+
+// LeaseKey is a node's heartbeat key in LeaseBucket.
+func LeaseKey(node string) string { return leaseKeyPrefix + EncodeToken(node) }
+
+// LeaseNode is the node whose heartbeat key is key; ok is false for keys
+// LeaseKey does not make.
+func LeaseNode(key string) (node string, ok bool) {
+	tok, ok := strings.CutPrefix(key, leaseKeyPrefix)
+	if !ok {
+		return "", false
+	}
+	node, err := DecodeToken(tok)
+	return node, err == nil && LeaseKey(node) == key
+}
+
+// Heartbeat is the value of a node's lease: agents write it, the node
+// lifecycle controller reads when it was renewed.
+type Heartbeat struct {
+	Time    time.Time `json:"time"`
+	Version string    `json:"version"`
+}
 
 // StreamOptions tune the event stream.
 type StreamOptions struct {
@@ -74,7 +102,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 		ttl = 40 * time.Second
 	}
 	if _, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: LeaseBucket, Description: "node heartbeats and leader leases",
+		Bucket: LeaseBucket, Description: "node heartbeats",
 		TTL: ttl, Storage: jetstream.FileStorage, Replicas: replicas, History: 1,
 	}); err != nil {
 		return fmt.Errorf("creating KV bucket %s: %w", LeaseBucket, err)

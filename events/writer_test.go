@@ -16,14 +16,14 @@ import (
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func user(name string) events.WriteOptions { return events.WriteOptions{Actor: name, Cause: "test"} }
 
-func mustNamespace(t *testing.T, l *testutil.Log, name string) {
+func mustNamespace(t *testing.T, l *logtest.Log, name string) {
 	t.Helper()
 	_, err := l.Writer.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, user("admin"))
 	if err != nil {
@@ -46,8 +46,8 @@ func deployment(name, image string) *appsv1.Deployment {
 }
 
 func TestApplyCreateUpdateUnchanged(t *testing.T) {
-	clock := testutil.NewFakeClock(t0)
-	l := testutil.StartLog(t, clock)
+	clock := logtest.NewFakeClock(t0)
+	l := logtest.StartLog(t, clock)
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 
@@ -101,7 +101,7 @@ func TestApplyCreateUpdateUnchanged(t *testing.T) {
 }
 
 func TestStatusUpdateKeepsGeneration(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	res, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("alice"))
@@ -130,7 +130,7 @@ func TestStatusUpdateKeepsGeneration(t *testing.T) {
 }
 
 func TestConcurrentWritersExactlyOneWins(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	res, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("alice"))
@@ -172,7 +172,7 @@ func TestConcurrentWritersExactlyOneWins(t *testing.T) {
 }
 
 func TestCreateRaceOneCreated(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	var wg sync.WaitGroup
@@ -199,7 +199,7 @@ func TestCreateRaceOneCreated(t *testing.T) {
 }
 
 func TestBadWritesChangeNothing(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	if _, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("a")); err != nil {
@@ -246,7 +246,7 @@ func TestBadWritesChangeNothing(t *testing.T) {
 }
 
 func TestDeleteThenRecreateGetsNewUID(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	first, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("a"))
@@ -274,7 +274,7 @@ func TestDeleteThenRecreateGetsNewUID(t *testing.T) {
 }
 
 func TestSecretsAreEncryptedInTheLog(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
@@ -310,7 +310,7 @@ func TestSecretsAreEncryptedInTheLog(t *testing.T) {
 }
 
 func TestTerminatingNamespaceRefusesNewObjects(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	now := metav1.NewTime(t0)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dying"}}
@@ -335,7 +335,7 @@ func TestTerminatingNamespaceRefusesNewObjects(t *testing.T) {
 // A stale view never makes the write path drop a write or refuse wrongly:
 // the view is only a first guess, the log decides.
 func TestStaleViewIsOnlyAGuess(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	first, err := l.Writer.Apply(ctx, deployment("web", "nginx:1"), user("a"))
@@ -353,7 +353,7 @@ func TestStaleViewIsOnlyAGuess(t *testing.T) {
 		}
 		return nil, 0, false
 	}
-	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Clock: testutil.NewFakeClock(t0), View: stale})
+	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Clock: logtest.NewFakeClock(t0), View: stale})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/projections"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // craftedExport writes events with chosen ids and causes, as no writer
@@ -93,7 +93,7 @@ func TestCheckFindsBrokenLinksAndPayloads(t *testing.T) {
 
 // A snapshot that disagrees with the log is a problem.
 func TestCheckComparesSnapshotsWithTheReplay(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	scenario(t, l, 30)
 	p := startProjection(t, l, 0)
 	if _, err := p.WriteSnapshot(context.Background()); err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // Every export reader (stream snapshot, push consumer, ordered pull
@@ -23,8 +23,8 @@ import (
 // snapshot, of a small part or of a range ending earlier a consumer.
 func TestExportReadersAgree(t *testing.T) {
 	ctx := context.Background()
-	clock := testutil.NewFakeClock(t0)
-	l := testutil.StartLog(t, clock)
+	clock := logtest.NewFakeClock(t0)
+	l := logtest.StartLog(t, clock)
 	w := l.Writer
 	if _, err := w.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
 		t.Fatal(err)

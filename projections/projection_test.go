@@ -14,7 +14,7 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -31,7 +31,7 @@ func pod(name, node string, lbl map[string]string) *corev1.Pod {
 // scenario writes a mixed history: creates, updates, status updates,
 // deletions and re-creations, secrets included. It returns the sequence
 // after each step.
-func scenario(t *testing.T, l *testutil.Log, n int) []uint64 {
+func scenario(t *testing.T, l *logtest.Log, n int) []uint64 {
 	t.Helper()
 	ctx := context.Background()
 	w := l.Writer
@@ -74,7 +74,7 @@ func scenario(t *testing.T, l *testutil.Log, n int) []uint64 {
 	return seqs
 }
 
-func startProjection(t *testing.T, l *testutil.Log, every uint64) *projections.Projection {
+func startProjection(t *testing.T, l *logtest.Log, every uint64) *projections.Projection {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -89,7 +89,7 @@ func startProjection(t *testing.T, l *testutil.Log, every uint64) *projections.P
 }
 
 func TestSnapshotPlusTailEqualsFullReplay(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	scenario(t, l, 120)
 	first := startProjection(t, l, 0)
 	snapSeq, err := first.WriteSnapshot(context.Background())
@@ -106,7 +106,7 @@ func TestSnapshotPlusTailEqualsFullReplay(t *testing.T) {
 	want := l.LastSeq(t)
 	// A projection started now loads the snapshot and replays the tail...
 	fromSnap := startProjection(t, l, 0)
-	testutil.Eventually(t, 5*time.Second, func() error {
+	logtest.Eventually(t, 5*time.Second, func() error {
 		if got := fromSnap.Store().LastSeq(); got != want {
 			return fmt.Errorf("at #%d, want #%d", got, want)
 		}
@@ -125,7 +125,7 @@ func TestSnapshotPlusTailEqualsFullReplay(t *testing.T) {
 
 // replayAll folds every event of the log into st, the slow obvious way:
 // one message at a time by sequence.
-func replayAll(t *testing.T, l *testutil.Log, st *projections.Store) {
+func replayAll(t *testing.T, l *logtest.Log, st *projections.Store) {
 	t.Helper()
 	ctx := context.Background()
 	stream, err := l.JS.Stream(ctx, events.StreamName)
@@ -147,7 +147,7 @@ func replayAll(t *testing.T, l *testutil.Log, st *projections.Store) {
 }
 
 func TestAtIsExactlyTheStateAfterThatSequence(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	seqs := scenario(t, l, 60)
 	p := startProjection(t, l, 0)
 	ctx := context.Background()
@@ -177,7 +177,7 @@ func TestAtIsExactlyTheStateAfterThatSequence(t *testing.T) {
 	}
 }
 
-func replayPrefix(t *testing.T, l *testutil.Log, st *projections.Store, upTo uint64) {
+func replayPrefix(t *testing.T, l *logtest.Log, st *projections.Store, upTo uint64) {
 	t.Helper()
 	ctx := context.Background()
 	stream, _ := l.JS.Stream(ctx, events.StreamName)
@@ -195,7 +195,7 @@ func replayPrefix(t *testing.T, l *testutil.Log, st *projections.Store, upTo uin
 }
 
 func TestSeqAtTime(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func TestSeqAtTime(t *testing.T) {
 }
 
 func TestListSelectorsAndIndexes(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	w := l.Writer
 	for _, ns := range []string{"default", "other"} {
@@ -280,7 +280,7 @@ func TestListSelectorsAndIndexes(t *testing.T) {
 }
 
 func TestReadYourWritesAndWatch(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
 		t.Fatal(err)
@@ -330,7 +330,7 @@ func TestReadYourWritesAndWatch(t *testing.T) {
 }
 
 func TestWatchFromAResourceVersion(t *testing.T) {
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	ctx := context.Background()
 	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
 		t.Fatal(err)

@@ -15,10 +15,10 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
-func streamState(t *testing.T, l *testutil.Log) (first, last uint64, maxBytes int64) {
+func streamState(t *testing.T, l *logtest.Log) (first, last uint64, maxBytes int64) {
 	t.Helper()
 	st, err := l.JS.Stream(context.Background(), events.StreamName)
 	if err != nil {
@@ -37,7 +37,7 @@ func streamState(t *testing.T, l *testutil.Log) (first, last uint64, maxBytes in
 // it must say Gone rather than answer wrongly.
 func TestRetentionKeepsObjectsOlderThanTheWindow(t *testing.T) {
 	ctx := context.Background()
-	l := testutil.StartLog(t, testutil.NewFakeClock(t0))
+	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
 	// EnsureStreams updates the limits in place, idempotently.
 	o := events.StreamOptions{MaxBytes: 24 << 10}
 	for i := 0; i < 2; i++ {
@@ -90,7 +90,7 @@ func TestRetentionKeepsObjectsOlderThanTheWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%5 == 4 {
-			testutil.Eventually(t, 5*time.Second, func() error {
+			logtest.Eventually(t, 5*time.Second, func() error {
 				snaps, err := p.Snapshots(ctx)
 				if err != nil || len(snaps) == 0 || snaps[len(snaps)-1]+5 < l.LastSeq(t) {
 					return errorf("snapshots %v behind #%d (%v)", snaps, l.LastSeq(t), err)

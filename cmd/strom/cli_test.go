@@ -12,7 +12,7 @@ import (
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
 )
 
 type cluster struct {
@@ -22,13 +22,13 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T) *cluster {
-	return &cluster{t: t, d: testutil.StartStromd(t), dir: t.TempDir()}
+	return &cluster{t: t, d: clustertest.StartStromd(t), dir: t.TempDir()}
 }
 
 // newQuietCluster runs no reconcilers, for tests that check exactly what
 // the CLI writes to the log.
 func newQuietCluster(t *testing.T) *cluster {
-	return &cluster{t: t, d: testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true }), dir: t.TempDir()}
+	return &cluster{t: t, d: clustertest.StartStromd(t, func(c *app.Config) { c.NoControllers = true }), dir: t.TempDir()}
 }
 
 // strom runs the CLI in-process against the cluster.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/strom-project/strom/agent"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // hollowNodes runs hollow node agents against the cluster until the test
@@ -76,7 +76,7 @@ func (c *cluster) images(selector string) map[string]int {
 // client, so it does not carry the previous run's sequence).
 func (c *cluster) visible(args ...string) {
 	c.t.Helper()
-	testutil.Eventually(c.t, 10*time.Second, func() error {
+	logtest.Eventually(c.t, 10*time.Second, func() error {
 		_, errOut, code := c.strom("", append([]string{"get"}, args...)...)
 		if code != 0 {
 			return fmt.Errorf("%s", errOut)
@@ -105,7 +105,7 @@ func TestRolloutAndScale(t *testing.T) {
 		t.Fatalf("undo: %q", out)
 	}
 	c.mustStrom("rollout", "status", "web", "--timeout", "60s")
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		if im := c.images("app=web"); im["strom.test/web:1"] != 3 || len(im) != 1 {
 			return fmt.Errorf("images after undo: %v", im)
 		}
@@ -117,7 +117,7 @@ func TestRolloutAndScale(t *testing.T) {
 	if out := c.mustStrom("scale", "deployment", "web", "--replicas", "1"); out != "deployment.apps/web scaled\n" {
 		t.Fatalf("scale: %q", out)
 	}
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		if im := c.images("app=web"); im["strom.test/web:1"] != 1 || len(im) != 1 {
 			return fmt.Errorf("images after scale: %v", im)
 		}
@@ -133,7 +133,7 @@ func TestRolloutAndScale(t *testing.T) {
 	before := c.mustStrom("get", "pods", "-l", "app=web", "-o", "name")
 	c.mustStrom("rollout", "restart", "web")
 	c.mustStrom("rollout", "status", "web", "--timeout", "60s")
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		after := c.mustStrom("get", "pods", "-l", "app=web", "-o", "name")
 		if after == before || strings.Count(after, "\n") != 1 {
 			return fmt.Errorf("pods before restart %q, after %q", before, after)
@@ -169,7 +169,7 @@ func TestCordonDrainWithPDB(t *testing.T) {
 	var list struct {
 		Items []corev1.Pod `json:"items"`
 	}
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		if err := json.Unmarshal([]byte(c.mustStrom("get", "pods", "-o", "json")), &list); err != nil {
 			return err
 		}

@@ -15,7 +15,8 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // scenarioKey seals the scenario's Secrets; it protects nothing.
@@ -27,7 +28,7 @@ const scenarioKey = "strom-timetravel-key-32-bytes!!!"
 // cluster-scoped kinds.
 type scenario struct {
 	d     *app.Stromd
-	clock *testutil.FakeClock
+	clock *logtest.FakeClock
 	dir   string
 	// Sequences of interesting points.
 	afterRollout1, afterSecretV1, afterRollout2, afterNodeFailure, end uint64
@@ -39,8 +40,8 @@ func startScenarioCluster(t *testing.T) *scenario {
 	if err := os.WriteFile(filepath.Join(dir, "secret.key"), []byte(scenarioKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clock := testutil.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	d := testutil.StartStromd(t, func(c *app.Config) {
+	clock := logtest.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	d := clustertest.StartStromd(t, func(c *app.Config) {
 		c.DataDir, c.Clock, c.NoControllers = dir, clock, true
 	})
 	return &scenario{d: d, clock: clock, dir: dir}
@@ -113,7 +114,7 @@ func (s *scenario) write(t *testing.T) {
 	s.afterNodeFailure = s.lastSeq(t)
 	step(w.Delete(ctx, objects.ByKind("ConfigMap"), "shop", "app.config", "", as("admin", "req:cm-delete")))
 	s.end = s.lastSeq(t)
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		return s.d.Projection().Store().WaitFor(ctx, s.end)
 	})
 }

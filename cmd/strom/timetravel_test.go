@@ -22,7 +22,8 @@ import (
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 
 	"github.com/strom-project/strom/events/api"
 )
@@ -306,7 +307,7 @@ func TestExportFromTheMiddleHasABase(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testutil.Eventually(t, 10*time.Second, func() error { return s.d.Projection().Store().WaitFor(context.Background(), s.lastSeq(t)) })
+	logtest.Eventually(t, 10*time.Second, func() error { return s.d.Projection().Store().WaitFor(context.Background(), s.lastSeq(t)) })
 	// Export from after that snapshot: records start right after it.
 	file := s.export(t, "--from", seqStr(snaps[0]+1))
 	replay := func(args ...string) (string, string, int) {
@@ -395,7 +396,7 @@ func TestLogFollow(t *testing.T) {
 // stromd --replay serves a read-only control plane from a file: the usual
 // admin.conf and CLI, reads and time travel answered, writes refused.
 func TestStromdReplayServesReadOnly(t *testing.T) {
-	d := testutil.StartStromd(t, func(c *app.Config) { c.Replay, c.ReplayKey = recordedLog, recordedKey })
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.Replay, c.ReplayKey = recordedLog, recordedKey })
 	strom := func(args ...string) (string, string, int) {
 		return runCLI(append([]string{"--config", d.AdminConfig}, args...)...)
 	}
@@ -421,7 +422,7 @@ func TestStromdReplayServesReadOnly(t *testing.T) {
 // stream info lists every consumer with its lag in events and seconds,
 // and the oldest replayable point.
 func TestStreamInfoConsumerLag(t *testing.T) {
-	d := testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
 	ctx := context.Background()
 	js := d.JetStream()
 	first, err := events.LastSeq(ctx, js)

@@ -14,7 +14,7 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
 )
 
 func svcJSON(name, typ, clusterIP string, nodePort int32) []byte {
@@ -50,8 +50,8 @@ func wantInvalid(t *testing.T, err error, field string) {
 }
 
 func TestServiceAllocation(t *testing.T) {
-	d := testutil.StartStromd(t)
-	c := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t)
+	c := clustertest.AdminClient(t, d)
 	cidr := netip.MustParsePrefix("10.43.0.0/16")
 
 	np, err := applySvc(c, api.VerbApply, svcJSON("np", "NodePort", "", 0))
@@ -131,8 +131,8 @@ func TestServiceAllocation(t *testing.T) {
 // Concurrent creates never share an address; racing for one explicit
 // address, exactly one wins.
 func TestServiceAllocationConcurrent(t *testing.T) {
-	d := testutil.StartStromd(t, func(c *app.Config) { c.ServiceCIDR = "10.43.0.0/27" }) // 15 dynamic addresses
-	c := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.ServiceCIDR = "10.43.0.0/27" }) // 15 dynamic addresses
+	c := clustertest.AdminClient(t, d)
 	const n = 15
 	var wg sync.WaitGroup
 	ips := make([]string, n)
@@ -206,8 +206,8 @@ func TestServiceAllocationRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := testutil.StartStromd(t, func(c *app.Config) { c.DataDir = dir })
-	c = testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.DataDir = dir })
+	c = clustertest.AdminClient(t, d)
 	_, err = applySvc(c, api.VerbApply, svcJSON("b", "ClusterIP", "10.43.1.1", 0))
 	wantInvalid(t, err, "spec.clusterIP")
 	_, err = applySvc(c, api.VerbApply, svcJSON("c", "NodePort", "", 31000))

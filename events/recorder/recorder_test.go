@@ -13,21 +13,22 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/recorder"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // Repeats bump count on one Event, through both backends.
 func TestRecordDeduplicates(t *testing.T) {
 	// No reconcilers: only this test's Events may be in the namespace.
-	d := testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
-	c := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
+	c := clustertest.AdminClient(t, d)
 	ctx := context.Background()
 	res, err := d.Writer().Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}, events.WriteOptions{Actor: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := testutil.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := logtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	backends := map[string]recorder.Backend{
 		"writer": recorder.WriterBackend(d.Writer(), "test-controller", nil),
 		"client": recorder.ClientBackend(c),

@@ -11,14 +11,14 @@ import (
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
 )
 
 // stromd publishes Service and Endpoints changes, with the object, and
 // deletions without it.
 func TestFeedCarriesServicesAndEndpoints(t *testing.T) {
-	d := testutil.StartStromd(t)
-	c := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t)
+	c := clustertest.AdminClient(t, d)
 	msgs := make(chan *api.ServiceFeedMessage, 64)
 	sub, err := d.Conn().Subscribe(api.ServiceFeedSubject, func(m *nats.Msg) {
 		var msg api.ServiceFeedMessage

@@ -11,7 +11,8 @@ import (
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 func do(t *testing.T, c *api.Client, verb string, obj string) {
@@ -34,8 +35,8 @@ func endpoints(c *api.Client, name string) (*corev1.Endpoints, error) {
 // user-written Endpoints of a selector-less Service stay, managed ones go
 // with their Service.
 func TestReconcilerInStromd(t *testing.T) {
-	d := testutil.StartStromd(t)
-	c := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t)
+	c := clustertest.AdminClient(t, d)
 	do(t, c, api.VerbApply, `{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"manual","namespace":"default"},"subsets":[{"addresses":[{"ip":"192.0.2.7"}],"ports":[{"port":80}]}]}`)
 	do(t, c, api.VerbApply, `{"apiVersion":"v1","kind":"Service","metadata":{"name":"manual","namespace":"default"},"spec":{"ports":[{"port":80}]}}`)
 	do(t, c, api.VerbApply, `{"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"default"},"spec":{"selector":{"app":"web"},"ports":[{"name":"http","port":80,"targetPort":"http"}]}}`)
@@ -48,7 +49,7 @@ func TestReconcilerInStromd(t *testing.T) {
 	do(t, c, api.VerbCreate, pod("b", "10.42.0.3", "False"))
 	check := func(wantReady, wantNotReady string) {
 		t.Helper()
-		testutil.Eventually(t, 5*time.Second, func() error {
+		logtest.Eventually(t, 5*time.Second, func() error {
 			ep, err := endpoints(c, "web")
 			if err != nil {
 				return err
@@ -88,7 +89,7 @@ func TestReconcilerInStromd(t *testing.T) {
 	if _, err := c.Do(context.Background(), api.VerbDelete, &api.Request{Resource: "services", Namespace: "default", Name: "web"}); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 5*time.Second, func() error {
+	logtest.Eventually(t, 5*time.Second, func() error {
 		_, err := endpoints(c, "web")
 		if events.IsNotFound(err) {
 			return nil

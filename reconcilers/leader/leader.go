@@ -14,10 +14,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
-)
 
-// Bucket is the KV bucket of leader leases.
-const Bucket = "STROM_LEADER"
+	"github.com/strom-project/strom/events"
+)
 
 // Config configures an election.
 type Config struct {
@@ -38,11 +37,11 @@ func EnsureBucket(ctx context.Context, js jetstream.JetStream, ttl time.Duration
 		replicas = 1
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: Bucket, Description: "leader leases", TTL: ttl, History: 1,
+		Bucket: events.LeaderBucket, Description: "leader leases", TTL: ttl, History: 1,
 		Storage: jetstream.FileStorage, Replicas: replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating KV bucket %s: %w", Bucket, err)
+		return nil, fmt.Errorf("creating KV bucket %s: %w", events.LeaderBucket, err)
 	}
 	return kv, nil
 }

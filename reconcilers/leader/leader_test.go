@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/reconcilers/leader"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 type contender struct {
@@ -35,16 +36,16 @@ func (c *contender) isLeading() bool {
 // A standby takes over within 15 s when the leader dies without stepping
 // down (its connection is gone, so its lease simply stops being renewed).
 func TestStandbyTakesOverWithin15s(t *testing.T) {
-	s := testutil.StartNATS(t)
-	nc1, js1 := testutil.Connect(t, s)
-	_, js2 := testutil.Connect(t, s)
+	s := logtest.StartNATS(t)
+	nc1, js1 := logtest.Connect(t, s)
+	_, js2 := logtest.Connect(t, s)
 	var a, b contender
 	ctxA, cancelA := context.WithCancel(context.Background())
 	defer cancelA()
 	ctxB, cancelB := context.WithCancel(context.Background())
 	defer cancelB()
 	go leader.Run(ctxA, leader.Config{JetStream: js1, Key: "controllers", Identity: "a"}, a.lead)
-	testutil.Eventually(t, 5*time.Second, func() error {
+	logtest.Eventually(t, 5*time.Second, func() error {
 		if !a.isLeading() {
 			return errNotLeading
 		}
@@ -58,7 +59,7 @@ func TestStandbyTakesOverWithin15s(t *testing.T) {
 	// a "crashes": its connection dies, nothing is renewed or deleted.
 	died := time.Now()
 	nc1.Close()
-	testutil.Eventually(t, 15*time.Second, func() error {
+	logtest.Eventually(t, 15*time.Second, func() error {
 		if !b.isLeading() {
 			return errNotLeading
 		}
@@ -69,9 +70,9 @@ func TestStandbyTakesOverWithin15s(t *testing.T) {
 
 // A leader that stops (SIGTERM) hands over at once.
 func TestStepDownHandsOverQuickly(t *testing.T) {
-	s := testutil.StartNATS(t)
-	_, js1 := testutil.Connect(t, s)
-	_, js2 := testutil.Connect(t, s)
+	s := logtest.StartNATS(t)
+	_, js1 := logtest.Connect(t, s)
+	_, js2 := logtest.Connect(t, s)
 	var a, b contender
 	ctxA, cancelA := context.WithCancel(context.Background())
 	ctxB, cancelB := context.WithCancel(context.Background())
@@ -81,7 +82,7 @@ func TestStepDownHandsOverQuickly(t *testing.T) {
 		leader.Run(ctxA, leader.Config{JetStream: js1, Key: "k", Identity: "a", TTL: 30 * time.Second}, a.lead)
 		close(doneA)
 	}()
-	testutil.Eventually(t, 5*time.Second, func() error {
+	logtest.Eventually(t, 5*time.Second, func() error {
 		if !a.isLeading() {
 			return errNotLeading
 		}
@@ -91,13 +92,13 @@ func TestStepDownHandsOverQuickly(t *testing.T) {
 	cancelA()
 	<-doneA
 	// With a 30 s TTL, only the step-down lets b lead within 10 s.
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		if !b.isLeading() {
 			return errNotLeading
 		}
 		return nil
 	})
-	kv, err := js2.KeyValue(context.Background(), leader.Bucket)
+	kv, err := js2.KeyValue(context.Background(), events.LeaderBucket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,10 @@
 // records which event made a key dirty so that writes the reconciler
 // makes carry that event's id as their cause (`strom trace` follows them).
 // Reconcilers read state from the Store, never from the event: reconcile
-// is level-based.
+// is level-based. Inputs that are not events (node heartbeats in a KV
+// bucket) come in the same way: a reconciler declares a KV input
+// (NewKV, KVInputs), the manager watches the bucket, keeps each key's
+// latest revision readable, and maps each change to keys.
 package manager
 
 import (
@@ -151,9 +154,32 @@ func (m *Manager) Run(ctx context.Context) error {
 		for _, k := range r.Keys() {
 			c.Enqueue(k)
 		}
+		// KV inputs: the workers start once every input has delivered its
+		// bucket's contents, so Reconcile never reads a half-filled view.
+		var inputs []*KV
+		if ki, ok := r.(KVInputs); ok {
+			inputs = ki.KVInputs()
+		}
+		var synced []chan struct{}
+		for _, kv := range inputs {
+			ch := make(chan struct{})
+			synced = append(synced, ch)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				kv.Run(ctx, m.env, func(keys []string) {
+					for _, k := range keys {
+						c.Enqueue(k)
+					}
+				}, func() { close(ch) })
+			}()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if !waitAll(ctx, synced) {
+				return
+			}
 			if err := c.Run(ctx); err != nil {
 				errs <- fmt.Errorf("reconciler %s: %w", r.Name(), err)
 			}
@@ -162,6 +188,18 @@ func (m *Manager) Run(ctx context.Context) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+// waitAll waits until every channel is closed; false if ctx ended first.
+func waitAll(ctx context.Context, chs []chan struct{}) bool {
+	for _, ch := range chs {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // feed turns watched changes into keys. If the watch falls behind and is

@@ -2,8 +2,9 @@
 // Kubernetes' node lifecycle controller does.
 //
 // Heartbeats are not in the event log: agents renew a lease in the KV
-// bucket events.LeaseBucket. The controller watches that bucket and
-// notes, per node, when its lease was last renewed. A node whose lease
+// bucket events.LeaseBucket. The controller declares that bucket as a KV
+// input of the manager (manager.KV), which watches it and keeps, per node,
+// when its lease was last renewed; Reconcile only reads it. A node whose lease
 // lapses (LeaseDuration, default 40 s) gets Ready=Unknown and the
 // node.kubernetes.io/unreachable:NoExecute taint, and a NodeNotReady
 // Event; once the taint is EvictionTimeout old (default 5 min) the pods

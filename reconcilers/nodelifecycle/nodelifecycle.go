@@ -8,13 +8,11 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
-	"github.com/strom-project/strom/agent"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/controller"
@@ -41,11 +39,10 @@ type Reconciler struct {
 	rec  *ctlutil.Recorder
 	log  *zap.Logger
 
+	leases *manager.KV // the lease bucket, watched by the manager
+
 	mu        sync.Mutex
-	renewed   map[string]time.Time // lease key → last renewal seen
 	firstSeen map[string]time.Time // node → when this controller first saw it
-	watchCtx  context.Context      // the lease watch's context, nil before the first
-	synced    chan struct{}        // closed once the watch has delivered every lease
 }
 
 // New returns a node lifecycle controller.
@@ -56,9 +53,10 @@ func New(env manager.Env, opts Options) *Reconciler {
 	if opts.EvictionTimeout <= 0 {
 		opts.EvictionTimeout = 5 * time.Minute
 	}
-	return &Reconciler{env: env, opts: opts, log: ctlutil.Log(env, "nodelifecycle"),
-		rec:     ctlutil.NewRecorder(env, Actor, "node-controller"),
-		renewed: map[string]time.Time{}, firstSeen: map[string]time.Time{}}
+	r := &Reconciler{env: env, opts: opts, log: ctlutil.Log(env, "nodelifecycle"),
+		rec: ctlutil.NewRecorder(env, Actor, "node-controller"), firstSeen: map[string]time.Time{}}
+	r.leases = manager.NewKV(events.LeaseBucket, r.leaseChanged)
+	return r
 }
 
 // Name implements manager.Reconciler.
@@ -67,70 +65,39 @@ func (r *Reconciler) Name() string { return "nodelifecycle" }
 // Keys implements manager.Reconciler.
 func (r *Reconciler) Keys() []string { return ctlutil.Keys(r.env.Store, "nodes") }
 
-// Watches nodes; leases are watched separately (they are not events).
+// Watches nodes; leases are not events: they are a KV input (KVInputs).
 func (r *Reconciler) Watches() []manager.Watch { return []manager.Watch{{Resource: "nodes"}} }
 
-// ensureWatch starts the lease watch for this leadership term.
-func (r *Reconciler) ensureWatch(ctx context.Context) (chan struct{}, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.watchCtx != nil && r.watchCtx.Err() == nil {
-		return r.synced, nil
+// KVInputs implements manager.KVInputs: the manager watches the lease
+// bucket, Reconcile reads it.
+func (r *Reconciler) KVInputs() []*manager.KV { return []*manager.KV{r.leases} }
+
+// leaseChanged maps a lease change to the node to reconcile. A renewal
+// matters at once only to a node marked unreachable: a ready node is
+// re-checked before its lease runs out anyway, so a heartbeat from every
+// node does not cost a reconcile each.
+func (r *Reconciler) leaseChanged(e manager.KVEntry, deleted bool) []string {
+	node, ok := events.LeaseNode(e.Key)
+	if !ok {
+		return nil
 	}
-	kv, err := r.env.Writer.JetStream().KeyValue(ctx, events.LeaseBucket)
-	if err != nil {
-		return nil, fmt.Errorf("opening lease bucket: %w", err)
-	}
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("watching leases: %w", err)
-	}
-	r.watchCtx = ctx
-	r.synced = make(chan struct{})
-	synced := r.synced
-	go func() {
-		defer func() { _ = w.Stop() }()
-		initial := true
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil {
-					if initial {
-						initial = false
-						close(synced)
-					}
-					continue
-				}
-				t := r.env.Clock.Now()
-				if initial {
-					t = e.Created() // a renewal from before we watched
-				}
-				r.mu.Lock()
-				if e.Operation() == jetstream.KeyValuePut {
-					r.renewed[e.Key()] = t
-				} else {
-					delete(r.renewed, e.Key())
-				}
-				r.mu.Unlock()
-			}
+	if !deleted {
+		n, found, err := ctlutil.Get[corev1.Node](r.env.Store, "nodes", "", node)
+		if err == nil && (!found || !markedUnreachable(n)) {
+			return nil
 		}
-	}()
-	return synced, nil
+	}
+	return []string{node}
 }
 
 // lastRenewal is when node's lease was last renewed, or when this
 // controller first saw the node if it has no lease.
 func (r *Reconciler) lastRenewal(node string) time.Time {
+	if e, ok := r.leases.Get(events.LeaseKey(node)); ok {
+		return e.Seen
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if t, ok := r.renewed[agent.LeaseKey(node)]; ok {
-		return t
-	}
 	t, ok := r.firstSeen[node]
 	if !ok {
 		t = r.env.Clock.Now()
@@ -141,15 +108,6 @@ func (r *Reconciler) lastRenewal(node string) time.Time {
 
 // Reconcile checks one node's lease.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
-	synced, err := r.ensureWatch(ctx)
-	if err != nil {
-		return controller.Result{}, err
-	}
-	select {
-	case <-synced:
-	case <-ctx.Done():
-		return controller.Result{}, ctx.Err()
-	}
 	node, ok, err := ctlutil.Get[corev1.Node](r.env.Store, "nodes", "", key)
 	if err != nil {
 		return controller.Result{}, controller.Terminal(err)
@@ -157,6 +115,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	if !ok {
 		// The node is gone: nothing will confirm its pods' deletion.
 		return controller.Result{}, r.evict(ctx, key, nil, "its node was deleted")
+	}
+	select {
+	case <-r.leases.Synced():
+	default: // the manager starts the workers only after this
+		return controller.Result{}, fmt.Errorf("node %s: the lease input has not delivered bucket %s yet", key, r.leases.Bucket())
 	}
 	now := r.env.Clock.Now()
 	last := r.lastRenewal(key)
@@ -282,6 +245,12 @@ func toleratesForever(pod *corev1.Pod, taint *corev1.Taint) bool {
 		}
 	}
 	return false
+}
+
+// markedUnreachable: Ready=Unknown or the unreachable taint.
+func markedUnreachable(n *corev1.Node) bool {
+	c := readyCondition(n)
+	return (c != nil && c.Status == corev1.ConditionUnknown) || findTaint(n, TaintUnreachable) != nil
 }
 
 func readyCondition(n *corev1.Node) *corev1.NodeCondition {

@@ -8,11 +8,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/strom-project/strom/agent"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/reconcilers/ctlutil/ctltest"
 	"github.com/strom-project/strom/reconcilers/nodelifecycle"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 func readyStatus(n *corev1.Node) corev1.ConditionStatus {
@@ -35,6 +34,7 @@ func TestLeaseLapseEvictsAndRecovers(t *testing.T) {
 	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"nodeName":"n1","containers":[{"name":"c","image":"x"}]}}`)
 	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent"},"spec":{"nodeName":"n1","tolerations":[{"operator":"Exists"}],"containers":[{"name":"c","image":"x"}]}}`)
 	r := nodelifecycle.New(e.Env, nodelifecycle.Options{LeaseDuration: 40 * time.Second, EvictionTimeout: 5 * time.Minute})
+	enqueued := e.RunKV(r)
 	reconcile := func() time.Duration {
 		t.Helper()
 		res, err := r.Reconcile(ctx, "n1")
@@ -72,11 +72,21 @@ func TestLeaseLapseEvictsAndRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hb, _ := json.Marshal(agent.Heartbeat{Time: e.Clock.Now()})
-	if _, err := kv.Put(ctx, agent.LeaseKey("n1"), hb); err != nil {
+	hb, _ := json.Marshal(events.Heartbeat{Time: e.Clock.Now()})
+	if _, err := kv.Put(ctx, events.LeaseKey("n1"), hb); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 5*time.Second, func() error {
+	// The manager's KV input maps the renewal of an unreachable node to
+	// that node's key.
+	select {
+	case k := <-enqueued:
+		if k != "n1" {
+			t.Fatalf("lease renewal enqueued %q, want n1", k)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("lease renewal of an unreachable node enqueued nothing")
+	}
+	logtest.Eventually(t, 5*time.Second, func() error {
 		reconcile()
 		e.Get("nodes", "", "n1", &n)
 		if readyStatus(&n) != corev1.ConditionTrue || len(n.Spec.Taints) != 0 {

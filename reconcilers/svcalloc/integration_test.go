@@ -15,18 +15,19 @@ import (
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/reconcilers/manager"
 	"github.com/strom-project/strom/reconcilers/svcalloc"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // A claim left by a crash between claiming and writing (no Service holds
 // it) is released; the claims of a live Service stay.
 func TestReleasesOrphanClaims(t *testing.T) {
-	d := testutil.StartStromd(t, func(c *app.Config) {
+	d := clustertest.StartStromd(t, func(c *app.Config) {
 		c.Reconcilers = func(env manager.Env) ([]manager.Reconciler, error) {
 			return []manager.Reconciler{svcalloc.New(env, svcalloc.Options{Grace: time.Second, Period: 200 * time.Millisecond})}, nil
 		}
 	})
-	c := testutil.AdminClient(t, d)
+	c := clustertest.AdminClient(t, d)
 	ctx := context.Background()
 	resp, err := c.Do(ctx, api.VerbApply, &api.Request{Object: json.RawMessage(
 		`{"apiVersion":"v1","kind":"Service","metadata":{"name":"live","namespace":"default"},"spec":{"type":"NodePort","ports":[{"port":80}]}}`)})
@@ -45,7 +46,7 @@ func TestReleasesOrphanClaims(t *testing.T) {
 	if _, err := kv.Create(ctx, "ip.10-43-0-99", orphan); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		_, err := kv.Get(ctx, "ip.10-43-0-99")
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil

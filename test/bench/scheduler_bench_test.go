@@ -20,7 +20,7 @@ import (
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/manager"
 	"github.com/strom-project/strom/reconcilers/schedule"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
 )
 
 // BenchmarkSchedulingE2E measures scheduling throughput end to end through
@@ -64,7 +64,7 @@ func BenchmarkSchedulingE2E(b *testing.B) {
 // the backlog: the scheduler's own throughput through the log, not
 // bounded by how fast pods are created.
 func runSchedulingBacklog(b *testing.B, nodes, pods int) {
-	d := testutil.StartStromd(b, func(c *app.Config) {
+	d := clustertest.StartStromd(b, func(c *app.Config) {
 		c.Logger = zap.NewNop()
 		c.NoControllers = true
 	})
@@ -124,7 +124,7 @@ func runSchedulingE2E(b *testing.B, nodes, pods int) {
 		fmt.Sscanf(v, "%d", &workers)
 	}
 	var sched *schedule.Reconciler
-	d := testutil.StartStromd(b, func(c *app.Config) {
+	d := clustertest.StartStromd(b, func(c *app.Config) {
 		c.Logger = zap.NewNop()
 		c.Reconcilers = func(env manager.Env) ([]manager.Reconciler, error) {
 			sched = schedule.New(env, schedule.Options{Workers: workers})

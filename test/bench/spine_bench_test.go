@@ -23,7 +23,8 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // percentile returns the p-th percentile of sorted durations.
@@ -51,10 +52,10 @@ func cmJSON(name string, n int) []byte {
 func BenchmarkWritePath(b *testing.B) {
 	for _, clients := range []int{1, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			d := testutil.StartStromd(b, func(c *app.Config) { c.Logger = zap.NewNop() })
+			d := clustertest.StartStromd(b, func(c *app.Config) { c.Logger = zap.NewNop() })
 			conns := make([]*api.Client, clients)
 			for i := range conns {
-				conns[i] = testutil.AdminClient(b, d)
+				conns[i] = clustertest.AdminClient(b, d)
 			}
 			ctx := context.Background()
 			lat := make([][]time.Duration, clients)
@@ -160,7 +161,7 @@ func eventCount() int {
 // snapshot: the rebuild rate.
 func BenchmarkProjectionRebuild(b *testing.B) {
 	n := eventCount()
-	l := testutil.StartLog(b, events.RealClock{})
+	l := logtest.StartLog(b, events.RealClock{})
 	history(b, l.JS, n, n/10)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -196,7 +197,7 @@ func BenchmarkRestartToServing(b *testing.B) {
 	history(b, d.JetStream(), n, n/10)
 	// The projection follows; snapshot once it has caught up, as the
 	// periodic snapshotter would have done. Leave a 5,000-event tail.
-	testutil.Eventually(b, 5*time.Minute, func() error {
+	logtest.Eventually(b, 5*time.Minute, func() error {
 		if s := d.Projection().Store().LastSeq(); s < uint64(n) {
 			return fmt.Errorf("projection at #%d", s)
 		}
@@ -214,7 +215,7 @@ func BenchmarkRestartToServing(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c := testutil.AdminClient(b, d)
+		c := clustertest.AdminClient(b, d)
 		if _, err := c.Do(context.Background(), api.VerbGet, &api.Request{Resource: "pods", Namespace: "default", Name: "web-1"}); err != nil {
 			b.Fatal(err)
 		}

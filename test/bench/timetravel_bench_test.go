@@ -19,7 +19,8 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // BenchmarkTimeTravel builds a log of 1.25 × STROM_BENCH_EVENTS events
@@ -55,14 +56,14 @@ func BenchmarkTimeTravel(b *testing.B) {
 	start := time.Now()
 	history(b, d.JetStream(), total, total/10)
 	last := base + uint64(total)
-	testutil.Eventually(b, 10*time.Minute, func() error {
+	logtest.Eventually(b, 10*time.Minute, func() error {
 		if s := d.Projection().Store().LastSeq(); s < last {
 			return fmt.Errorf("projection at #%d of #%d", s, last)
 		}
 		return nil
 	})
 	b.Logf("built %d events in %s", total, time.Since(start).Round(time.Second))
-	c := testutil.AdminClient(b, d)
+	c := clustertest.AdminClient(b, d)
 	at := last - uint64(n)
 	file := filepath.Join(dir, "bench.stromlog")
 

@@ -19,9 +19,10 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/test/clustertest"
 	"github.com/strom-project/strom/test/ctrtest"
 	"github.com/strom-project/strom/test/images"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // realNode runs a real agent (private containerd, CNI inside a network
@@ -53,7 +54,7 @@ func startRealNode(t testing.TB, services *agent.ServicesConfig) *realNode {
 	if _, err := images.BuildAll(context.Background(), imgDir); err != nil {
 		t.Fatalf("building test images: %v", err)
 	}
-	d := testutil.StartStromd(t)
+	d := clustertest.StartStromd(t)
 	cfg, err := api.LoadConfig(d.AgentConfig)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func startRealNode(t testing.TB, services *agent.ServicesConfig) *realNode {
 			t.Errorf("agent did not stop")
 		}
 	})
-	return &realNode{d: d, admin: testutil.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir, netns: node}
+	return &realNode{d: d, admin: clustertest.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir, netns: node}
 }
 
 func (n *realNode) apply(t testing.TB, manifest string) {
@@ -166,7 +167,7 @@ spec:
   containers:
   - {name: c, image: strom.test/nope:1, imagePullPolicy: Never}
 `)
-	testutil.Eventually(t, 60*time.Second, func() error {
+	logtest.Eventually(t, 60*time.Second, func() error {
 		p, err := n.pod(t, "echo")
 		if err != nil {
 			return err
@@ -180,7 +181,7 @@ spec:
 	if err != nil || out != "hello from echo as echo\n" {
 		t.Fatalf("strom logs echo: %v %q", err, out)
 	}
-	testutil.Eventually(t, 60*time.Second, func() error {
+	logtest.Eventually(t, 60*time.Second, func() error {
 		p, err := n.pod(t, "web")
 		if err != nil {
 			return err
@@ -198,7 +199,7 @@ spec:
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || out != "in web\n" {
 		t.Fatalf("exec: %v %q, want exit 4 and the pod's hostname", err, out)
 	}
-	testutil.Eventually(t, 60*time.Second, func() error {
+	logtest.Eventually(t, 60*time.Second, func() error {
 		p, err := n.pod(t, "missing-image")
 		if err != nil {
 			return err
@@ -214,7 +215,7 @@ spec:
 	if out, err := n.strom(t, "delete", "pod", "web"); err != nil {
 		t.Fatalf("delete: %v %s", err, out)
 	}
-	testutil.Eventually(t, 60*time.Second, func() error {
+	logtest.Eventually(t, 60*time.Second, func() error {
 		_, err := n.pod(t, "web")
 		if events.IsNotFound(err) {
 			return nil
@@ -245,7 +246,7 @@ spec:
 			t.Fatalf("delete %s: %v %s", name, err, out)
 		}
 	}
-	testutil.Eventually(t, 60*time.Second, func() error {
+	logtest.Eventually(t, 60*time.Second, func() error {
 		list, err := n.admin.ListAll(context.Background(), api.Request{Resource: "pods", Namespace: "default"})
 		if err != nil {
 			return err

@@ -21,7 +21,8 @@ import (
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/nodelifecycle"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // rcluster is a stromd with the built-in reconcilers and hollow nodes,
@@ -38,12 +39,12 @@ type rcluster struct {
 // the named hollow nodes, and waits until they are Ready.
 func startCluster(t *testing.T, nodes ...string) *rcluster {
 	t.Helper()
-	d := testutil.StartStromd(t, func(c *app.Config) {
+	d := clustertest.StartStromd(t, func(c *app.Config) {
 		c.Reconcilers = app.BuiltinReconcilers(app.ReconcilerOptions{
 			NodeLifecycle: nodelifecycle.Options{LeaseDuration: 2 * time.Second, EvictionTimeout: 2 * time.Second},
 		})
 	})
-	c := &rcluster{t: t, d: d, admin: testutil.AdminClient(t, d), agents: map[string]context.CancelFunc{}, done: map[string]chan error{}}
+	c := &rcluster{t: t, d: d, admin: clustertest.AdminClient(t, d), agents: map[string]context.CancelFunc{}, done: map[string]chan error{}}
 	for _, n := range nodes {
 		c.startAgent(n)
 	}
@@ -52,7 +53,7 @@ func startCluster(t *testing.T, nodes ...string) *rcluster {
 			c.stopAgent(n)
 		}
 	})
-	testutil.Eventually(t, 20*time.Second, func() error {
+	logtest.Eventually(t, 20*time.Second, func() error {
 		for _, n := range nodes {
 			select {
 			case err := <-c.done[n]:
@@ -190,7 +191,7 @@ func ready(p *corev1.Pod) bool {
 func (c *rcluster) runningOn(ns, selector string, want int, timeout time.Duration) map[string]int {
 	c.t.Helper()
 	var byNode map[string]int
-	testutil.Eventually(c.t, timeout, func() error {
+	logtest.Eventually(c.t, timeout, func() error {
 		byNode = map[string]int{}
 		pods := c.pods(ns, selector)
 		n := 0
@@ -229,7 +230,7 @@ spec:
 
 func (c *rcluster) waitRolledOut(name string, replicas int32, image string) {
 	c.t.Helper()
-	testutil.Eventually(c.t, 60*time.Second, func() error {
+	logtest.Eventually(c.t, 60*time.Second, func() error {
 		var d appsv1.Deployment
 		if err := c.get("deployments", "default", name, &d); err != nil {
 			return err
@@ -379,7 +380,7 @@ func TestDeploymentRolloutUndoScale(t *testing.T) {
 func (c *rcluster) wantEvent(reason, msg string) corev1.Event {
 	c.t.Helper()
 	var found corev1.Event
-	testutil.Eventually(c.t, 20*time.Second, func() error {
+	logtest.Eventually(c.t, 20*time.Second, func() error {
 		resp, err := c.admin.ListAll(c.ctx(), api.Request{Resource: "events", AllNamespaces: true})
 		if err != nil {
 			return err
@@ -427,7 +428,7 @@ func TestDeleteCascade(t *testing.T) {
 	if c.exists("deployments", "default", "bg") {
 		t.Fatal("background: deployment still there right after delete")
 	}
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		if n, m := len(c.rsOf("bg")), len(c.pods("default", "app=bg")); n+m > 0 {
 			return fmt.Errorf("background: %d replicasets, %d pods left", n, m)
 		}
@@ -445,7 +446,7 @@ func TestDeleteCascade(t *testing.T) {
 	if d.DeletionTimestamp == nil || len(d.Finalizers) == 0 || d.Finalizers[0] != "foregroundDeletion" {
 		t.Fatalf("foreground: deployment not marked: deletionTimestamp %v finalizers %v", d.DeletionTimestamp, d.Finalizers)
 	}
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		// The deployment first: once it is gone, every pod was gone
 		// before, so a pod seen after that is a real violation (read in
 		// the other order, the last pod and the owner may both go
@@ -465,7 +466,7 @@ func TestDeleteCascade(t *testing.T) {
 	c.apply(deploymentYAML("or", "nginx:1", 2))
 	c.runningOn("default", "app=or", 2, 30*time.Second)
 	c.delete("deployments", "default", "or", map[string]string{"propagation": "orphan"})
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		if c.exists("deployments", "default", "or") {
 			return fmt.Errorf("orphan: deployment still there")
 		}
@@ -505,7 +506,7 @@ func TestNamespaceDeletion(t *testing.T) {
 	if _, err := c.admin.Do(c.ctx(), api.VerbCreate, &api.Request{Namespace: "team", Object: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"late"}}`)}); err == nil {
 		t.Fatal("created a ConfigMap in a terminating namespace")
 	}
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		if c.exists("namespaces", "", "team") {
 			return fmt.Errorf("namespace still there")
 		}
@@ -534,7 +535,7 @@ func TestNodeLostPodsRecreated(t *testing.T) {
 		break
 	}
 	c.stopAgent(victim)
-	testutil.Eventually(t, 20*time.Second, func() error {
+	logtest.Eventually(t, 20*time.Second, func() error {
 		var n corev1.Node
 		if err := c.get("nodes", "", victim, &n); err != nil {
 			return err
@@ -554,7 +555,7 @@ func TestNodeLostPodsRecreated(t *testing.T) {
 		}
 		return nil
 	})
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		after := c.runningOnNow("default", "app=web")
 		if after[victim] > 0 || sum(after) != 3 {
 			return fmt.Errorf("pods by node %v (victim %s)", after, victim)
@@ -566,7 +567,7 @@ func TestNodeLostPodsRecreated(t *testing.T) {
 
 	// The agent comes back: Ready again, taint removed.
 	c.startAgent(victim)
-	testutil.Eventually(t, 20*time.Second, func() error {
+	logtest.Eventually(t, 20*time.Second, func() error {
 		var n corev1.Node
 		if err := c.get("nodes", "", victim, &n); err != nil {
 			return err
@@ -634,7 +635,7 @@ func TestEvictionRespectsPDB(t *testing.T) {
 	// Once the replacement runs, the budget allows another.
 	c.startAgent("n1")
 	c.startAgent("n2")
-	testutil.Eventually(t, 30*time.Second, func() error { return evict(pods[1].Name) })
+	logtest.Eventually(t, 30*time.Second, func() error { return evict(pods[1].Name) })
 	c.runningOn("default", "app=db", 3, 30*time.Second)
 }
 
@@ -668,7 +669,7 @@ func TestUnschedulablePod(t *testing.T) {
 			Capacity: corev1.ResourceList{corev1.ResourceCPU: mustQty("128"), corev1.ResourceMemory: mustQty("8Gi"), corev1.ResourcePods: mustQty("110")}})
 	}()
 	defer func() { cancel(); <-done }()
-	testutil.Eventually(t, 20*time.Second, func() error {
+	logtest.Eventually(t, 20*time.Second, func() error {
 		if err := c.get("pods", "default", "huge", &p); err != nil {
 			return err
 		}
@@ -682,7 +683,7 @@ func TestUnschedulablePod(t *testing.T) {
 // Two stromds share one NATS; stopping the leader hands the reconcilers
 // to the standby within 15 s and reconciliation goes on.
 func TestLeaderFailover(t *testing.T) {
-	ns := testutil.StartNATS(t)
+	ns := logtest.StartNATS(t)
 	start := func(name string) *app.Stromd {
 		d, err := app.Start(context.Background(), app.Config{DataDir: t.TempDir(), NATSURL: ns.ClientURL(), NoAgent: true, NodeName: name,
 			Reconcilers: app.BuiltinReconcilers(app.ReconcilerOptions{})})
@@ -700,9 +701,9 @@ func TestLeaderFailover(t *testing.T) {
 			}
 		}
 	})
-	_, js := testutil.Connect(t, ns)
+	_, js := logtest.Connect(t, ns)
 	leaderOf := func() (string, error) {
-		kv, err := js.KeyValue(context.Background(), "STROM_LEADER")
+		kv, err := js.KeyValue(context.Background(), events.LeaderBucket)
 		if err != nil {
 			return "", err
 		}
@@ -713,7 +714,7 @@ func TestLeaderFailover(t *testing.T) {
 		return string(e.Value()), nil
 	}
 	var first string
-	testutil.Eventually(t, 15*time.Second, func() error {
+	logtest.Eventually(t, 15*time.Second, func() error {
 		var err error
 		first, err = leaderOf()
 		return err
@@ -722,7 +723,7 @@ func TestLeaderFailover(t *testing.T) {
 	if first == "b" {
 		leader, standby = b, a
 	}
-	c := &rcluster{t: t, d: standby, admin: testutil.AdminClient(t, standby), agents: map[string]context.CancelFunc{}, done: map[string]chan error{}}
+	c := &rcluster{t: t, d: standby, admin: clustertest.AdminClient(t, standby), agents: map[string]context.CancelFunc{}, done: map[string]chan error{}}
 	c.startAgent("n1")
 	t.Cleanup(func() { c.stopAgent("n1") })
 	c.apply(deploymentYAML("web", "nginx:1", 2))
@@ -732,7 +733,7 @@ func TestLeaderFailover(t *testing.T) {
 	leader.Stop()
 	stopped[leader] = true
 	t.Logf("leader %s stopped in %v", first, time.Since(t0).Round(time.Millisecond))
-	testutil.Eventually(t, 15*time.Second-time.Since(t0), func() error {
+	logtest.Eventually(t, 15*time.Second-time.Since(t0), func() error {
 		id, err := leaderOf()
 		if err != nil {
 			return err
@@ -759,7 +760,7 @@ func TestLeaderFailover(t *testing.T) {
 func (c *rcluster) setUnschedulable(on bool, nodes ...string) {
 	c.t.Helper()
 	for _, name := range nodes {
-		testutil.Eventually(c.t, 10*time.Second, func() error {
+		logtest.Eventually(c.t, 10*time.Second, func() error {
 			var n corev1.Node
 			if err := c.get("nodes", "", name, &n); err != nil {
 				return err

@@ -18,7 +18,7 @@ import (
 
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/objects"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 type stromd struct {
@@ -118,7 +118,7 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 		}(w)
 	}
 	// Let a few thousand writes through, then kill -9 mid-stream.
-	testutil.Eventually(t, 30*time.Second, func() error {
+	logtest.Eventually(t, 30*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		total := 0

@@ -13,7 +13,7 @@ import (
 
 	"github.com/strom-project/strom/agent/proxy"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // Endpoint change → rules programmed, end to end through the log: a pod
@@ -73,9 +73,9 @@ spec:
 	}
 	// Warm up: one round trip before measuring.
 	setReady(0, true)
-	testutil.Eventually(t, 10*time.Second, func() error { return n.rulesMention("10.42.200.10", true) })
+	logtest.Eventually(t, 10*time.Second, func() error { return n.rulesMention("10.42.200.10", true) })
 	setReady(0, false)
-	testutil.Eventually(t, 10*time.Second, func() error { return n.rulesMention("10.42.200.10", false) })
+	logtest.Eventually(t, 10*time.Second, func() error { return n.rulesMention("10.42.200.10", false) })
 
 	// Back to back (each change right after the previous one was seen,
 	// so the proxier's 100 ms minimum sync interval shows), then spaced

@@ -23,7 +23,7 @@ import (
 	"github.com/strom-project/strom/agent/proxy"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/ctrtest"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // svcNode is a real node with the service proxy and node-local DNS on.
@@ -213,7 +213,7 @@ spec:
 		t.Fatalf("allocation: clusterIP %q nodePort %d", clusterIP, nodePort)
 	}
 	want3 := []string{"web-0", "web-1", "web-2"}
-	testutil.Eventually(t, 90*time.Second, func() error {
+	logtest.Eventually(t, 90*time.Second, func() error {
 		ready, notReady, err := n.endpointIPs(t, "web")
 		if err != nil {
 			return err
@@ -224,7 +224,7 @@ spec:
 		return nil
 	})
 	cipAddr := net.JoinHostPort(clusterIP, "80")
-	testutil.Eventually(t, 10*time.Second, func() error { _, err := n.get(cipAddr); return err })
+	logtest.Eventually(t, 10*time.Second, func() error { _, err := n.get(cipAddr); return err })
 
 	// The rules follow the endpoints.
 	for _, name := range want3 {
@@ -232,7 +232,7 @@ spec:
 		if err != nil {
 			t.Fatal(err)
 		}
-		testutil.Eventually(t, 5*time.Second, func() error { return n.rulesMention(p.Status.PodIP, true) })
+		logtest.Eventually(t, 5*time.Second, func() error { return n.rulesMention(p.Status.PodIP, true) })
 	}
 	// ClusterIP from the node: 60 requests reach all 3 ready pods and
 	// never the unready one.
@@ -279,7 +279,7 @@ spec:
 	}
 	// A LoadBalancer service gets the node's address as its ingress.
 	n.apply(t, "apiVersion: v1\nkind: Service\nmetadata: {name: lb}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 81, targetPort: http}]}\n")
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		var lb corev1.Service
 		if err := n.getObj(t, "services", "lb", &lb); err != nil {
 			return err
@@ -290,7 +290,7 @@ spec:
 		return nil
 	})
 	// A targetPort name no pod has: an Event on the Service.
-	testutil.Eventually(t, 10*time.Second, func() error {
+	logtest.Eventually(t, 10*time.Second, func() error {
 		resp, err := n.admin.ListAll(context.Background(), api.Request{Resource: "events", Namespace: "default"})
 		if err != nil {
 			return err
@@ -306,7 +306,7 @@ spec:
 
 	// DNS from inside a pod: the service by full name and by short name
 	// (search path), and the headless service's pod IPs.
-	testutil.Eventually(t, 60*time.Second, func() error {
+	logtest.Eventually(t, 60*time.Second, func() error {
 		p, err := n.pod(t, "client")
 		if err != nil {
 			return err
@@ -354,7 +354,7 @@ spec:
 	if out, err := n.strom(t, "delete", "pod", "web-2"); err != nil {
 		t.Fatalf("delete: %v %s", err, out)
 	}
-	testutil.Eventually(t, time.Second, func() error {
+	logtest.Eventually(t, time.Second, func() error {
 		ready, _, err := n.endpointIPs(t, "web")
 		if err != nil {
 			return err
@@ -365,7 +365,7 @@ spec:
 		return nil
 	})
 	t.Logf("deleted pod left the endpoints after %v", time.Since(start))
-	testutil.Eventually(t, time.Second, func() error {
+	logtest.Eventually(t, time.Second, func() error {
 		return n.rulesMention(podIPs["web-2"], false)
 	})
 	if got := n.spread(t, cipAddr, 30); fmt.Sprint(keys(got)) != "[web-0 web-1]" {
@@ -373,7 +373,7 @@ spec:
 	}
 	// A new pod joins.
 	n.apply(t, webPod("web-3"))
-	testutil.Eventually(t, 60*time.Second, func() error {
+	logtest.Eventually(t, 60*time.Second, func() error {
 		ready, _, err := n.endpointIPs(t, "web")
 		if err != nil {
 			return err
@@ -387,8 +387,8 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, 5*time.Second, func() error { return n.rulesMention(p3.Status.PodIP, true) })
-	testutil.Eventually(t, 5*time.Second, func() error {
+	logtest.Eventually(t, 5*time.Second, func() error { return n.rulesMention(p3.Status.PodIP, true) })
+	logtest.Eventually(t, 5*time.Second, func() error {
 		got := n.spread(t, cipAddr, 30)
 		if fmt.Sprint(keys(got)) != "[web-0 web-1 web-3]" {
 			return fmt.Errorf("spread %v", got)

@@ -15,15 +15,16 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/objects"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/clustertest"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // Every stored kind survives apply → get unchanged (after defaulting),
 // through the real API, the log and the projection.
 func TestRoundTripEveryKind(t *testing.T) {
 	// No reconcilers: what was applied must come back untouched.
-	d := testutil.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
-	c := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.NoControllers = true })
+	c := clustertest.AdminClient(t, d)
 	ctx := context.Background()
 	files, err := filepath.Glob("../../../events/objects/testdata/valid/*.yaml")
 	if err != nil || len(files) == 0 {
@@ -102,9 +103,9 @@ func specEqual(a, b objects.Object) bool {
 
 // stromd on an existing NATS server (--nats-url) works the same way.
 func TestExternalNATS(t *testing.T) {
-	ns := testutil.StartNATS(t)
-	d := testutil.StartStromd(t, func(c *app.Config) { c.NATSURL = ns.ClientURL() })
-	c := testutil.AdminClient(t, d)
+	ns := logtest.StartNATS(t)
+	d := clustertest.StartStromd(t, func(c *app.Config) { c.NATSURL = ns.ClientURL() })
+	c := clustertest.AdminClient(t, d)
 	ctx := context.Background()
 	cm := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"a":"b"}}`)
 	resp, err := c.Do(ctx, api.VerbApply, &api.Request{Object: cm, Namespace: "default"})
@@ -115,7 +116,7 @@ func TestExternalNATS(t *testing.T) {
 		t.Fatalf("stromd URL %s, want the external %s", d.URL, ns.ClientURL())
 	}
 	// The stream lives on the external server.
-	_, js := testutil.Connect(t, ns)
+	_, js := logtest.Connect(t, ns)
 	info, err := js.Stream(ctx, "STROM_EVENTS")
 	if err != nil {
 		t.Fatalf("stream not on the external server: %v", err)
@@ -128,8 +129,8 @@ func TestExternalNATS(t *testing.T) {
 // Clients cannot write event subjects directly: the write path is the only
 // way onto the log.
 func TestClientsCannotPublishEvents(t *testing.T) {
-	d := testutil.StartStromd(t)
-	c := testutil.AdminClient(t, d)
+	d := clustertest.StartStromd(t)
+	c := clustertest.AdminClient(t, d)
 	nc := c.Conn()
 	errs := make(chan error, 1)
 	nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })

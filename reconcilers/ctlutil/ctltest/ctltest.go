@@ -18,22 +18,22 @@ import (
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/manager"
-	"github.com/strom-project/strom/test/testutil"
+	"github.com/strom-project/strom/test/logtest"
 )
 
 // Env is a log, its Store and a fake clock.
 type Env struct {
 	manager.Env
 	T     *testing.T
-	Log   *testutil.Log
-	Clock *testutil.FakeClock
+	Log   *logtest.Log
+	Clock *logtest.FakeClock
 }
 
 // Start starts a log with the default namespace and a Store following it.
 func Start(t *testing.T) *Env {
 	t.Helper()
-	clock := testutil.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	l := testutil.StartLog(t, clock)
+	clock := logtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l := logtest.StartLog(t, clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	p, err := projections.New(ctx, projections.Config{JetStream: l.JS, Sealer: l.Sealer})
@@ -118,4 +118,34 @@ func (e *Env) Get(resource, ns, name string, out any) bool {
 func (e *Env) Count(resource, ns string) int {
 	items, _ := e.Store.List(projections.Query{Resource: resource, Namespace: ns})
 	return len(items)
+}
+
+// RunKV runs a reconciler's KV inputs as the manager would, without its
+// workers: each change's reconcile keys are sent on the returned channel
+// (buffered; keys are dropped once it is full, so a test that does not
+// read it never blocks the watch). RunKV returns once every input has
+// delivered its bucket's contents; the watches stop with the test.
+func (e *Env) RunKV(r manager.KVInputs) <-chan string {
+	e.T.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e.T.Cleanup(cancel)
+	keys := make(chan string, 1024)
+	enqueue := func(ks []string) {
+		for _, k := range ks {
+			select {
+			case keys <- k:
+			default:
+			}
+		}
+	}
+	for _, kv := range r.KVInputs() {
+		synced := make(chan struct{})
+		go kv.Run(ctx, e.Env, enqueue, func() { close(synced) })
+		select {
+		case <-synced:
+		case <-time.After(10 * time.Second):
+			e.T.Fatalf("KV input %s: not synced after 10 s", kv.Bucket())
+		}
+	}
+	return keys
 }

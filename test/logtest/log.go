@@ -1,4 +1,4 @@
-package testutil
+package logtest
 
 import (
 	"context"
@@ -8,12 +8,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
-	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/clocktest"
 )
 
@@ -93,37 +89,6 @@ func (l *Log) LastSeq(t testing.TB) uint64 {
 	return seq
 }
 
-// StartStromd runs a whole control plane in-process, without an agent,
-// with its data in a temporary directory. It stops with the test.
-func StartStromd(t testing.TB, mutate ...func(*app.Config)) *app.Stromd {
-	t.Helper()
-	cfg := app.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoAgent: true, NodeName: "test", Logger: zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))}
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	d, err := app.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("starting stromd: %v", err)
-	}
-	t.Cleanup(d.Stop)
-	return d
-}
-
-// AdminClient dials a stromd with its admin.conf, as the CLI does.
-func AdminClient(t testing.TB, d *app.Stromd) *api.Client {
-	t.Helper()
-	cfg, err := api.LoadConfig(d.AdminConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := api.Dial(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
 // Eventually polls fn every 10 ms until it returns nil, failing the test
 // with fn's last error after timeout.
 func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
@@ -140,7 +105,7 @@ func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
 }
 
 // FakeClock is a settable clock, safe for concurrent use (see
-// test/clocktest, which packages below testutil use directly).
+// test/clocktest, which imports nothing of Strom's).
 type FakeClock = clocktest.FakeClock
 
 // NewFakeClock returns a clock stopped at t.
