@@ -202,18 +202,12 @@ func (a *Agent) resync(ctx context.Context, pm PodManager) {
 			continue
 		}
 		pods = append(pods, &p)
-		seen[p.UID] = parseRV(p.ResourceVersion)
+		seen[p.UID] = events.SeqOf(p.ResourceVersion)
 	}
 	a.mu.Lock()
 	a.seen = seen
 	a.mu.Unlock()
 	pm.Sync(ctx, pods)
-}
-
-func parseRV(rv string) uint64 {
-	var v uint64
-	fmt.Sscanf(rv, "%d", &v)
-	return v
 }
 
 // register creates the Node, or marks an existing one Ready again.

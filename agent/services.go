@@ -377,7 +377,7 @@ func (s *services) pushDNSLocked(ns, name string) {
 func mergeListed[T interface{ GetResourceVersion() string }](cur, listed map[string]T, seq map[string]uint64, resource string, listSeq uint64) map[string]T {
 	out := make(map[string]T, len(listed))
 	for k, v := range listed {
-		rv, _ := strconv.ParseUint(v.GetResourceVersion(), 10, 64)
+		rv := events.SeqOf(v.GetResourceVersion())
 		if seq[resource+"/"+k] > rv {
 			if c, ok := cur[k]; ok {
 				out[k] = c

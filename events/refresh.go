@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -74,6 +73,6 @@ func (w *Writer) appendIgnorable(ctx context.Context, k *objects.Kind, cur *curr
 		}
 		return nil, fmt.Errorf("appending Refreshed event for %s %s: %w", k.Resource, ev.Key(), err)
 	}
-	obj.SetResourceVersion(strconv.FormatUint(ack.Sequence, 10))
+	obj.SetResourceVersion(ResourceVersion(ack.Sequence))
 	return &Result{Outcome: Configured, Object: obj, Seq: ack.Sequence, EventID: ev.ID}, nil
 }

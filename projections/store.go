@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -47,7 +46,7 @@ func (e *Entry) JSON() json.RawMessage {
 		return data
 	}
 	i += len(meta)
-	rv := `"resourceVersion":"` + strconv.FormatUint(e.Seq, 10) + `"`
+	rv := `"resourceVersion":"` + events.ResourceVersion(e.Seq) + `"`
 	out := make([]byte, 0, len(e.Data)+len(rv)+1)
 	out = append(out, e.Data[:i]...)
 	out = append(out, rv...)
@@ -68,7 +67,7 @@ func (e *Entry) Object() (objects.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	obj.SetResourceVersion(strconv.FormatUint(e.Seq, 10))
+	obj.SetResourceVersion(events.ResourceVersion(e.Seq))
 	return obj, nil
 }
 

@@ -279,8 +279,4 @@ func findTaint(n *corev1.Node, key string) *corev1.Taint {
 	return nil
 }
 
-func seqOf(n *corev1.Node) uint64 {
-	var v uint64
-	fmt.Sscanf(n.ResourceVersion, "%d", &v)
-	return v
-}
+func seqOf(n *corev1.Node) uint64 { return events.SeqOf(n.ResourceVersion) }

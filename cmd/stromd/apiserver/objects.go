@@ -159,7 +159,7 @@ func (c *Core) history(ctx context.Context, _ Caller, req *api.Request) (*api.Re
 		if obj, err := objects.DecodeStored(k, ev.Object); err == nil {
 			e.Generation = obj.GetGeneration()
 			if req.WithObjects {
-				obj.SetResourceVersion(strconv.FormatUint(ev.Seq, 10))
+				obj.SetResourceVersion(events.ResourceVersion(ev.Seq))
 				data, _ := json.Marshal(obj)
 				e.Object = events.RedactObject(k.Resource, data)
 			}
