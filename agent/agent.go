@@ -19,7 +19,7 @@ import (
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/events/recorder"
+	"github.com/strom-project/strom/events/kubeevents"
 )
 
 // PodManager converges the pods bound to this node.
@@ -108,7 +108,7 @@ type Agent struct {
 func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
 	a := &Agent{cfg: cfg, log: cfg.Logger.With(zap.String("node", cfg.NodeName)), seen: map[types.UID]uint64{}}
-	a.status = &Status{client: cfg.Client, clock: cfg.Clock, rec: recorder.New(recorder.ClientBackend(cfg.Client), "kubelet", cfg.NodeName, cfg.Clock, a.log)}
+	a.status = &Status{client: cfg.Client, clock: cfg.Clock, rec: kubeevents.New(kubeevents.ClientBackend(cfg.Client), "kubelet", cfg.NodeName, cfg.Clock, a.log)}
 	node, err := a.register(ctx)
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/events/recorder"
+	"github.com/strom-project/strom/events/kubeevents"
 )
 
 // Status is how pod managers report: pod status and termination go
@@ -20,7 +20,7 @@ import (
 // the ConfigMaps and Secrets pods reference.
 type Status struct {
 	client *api.Client
-	rec    *recorder.Recorder
+	rec    *kubeevents.Recorder
 	clock  events.Clock
 
 	mu    sync.Mutex

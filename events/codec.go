@@ -117,8 +117,8 @@ func DecodeMsg(subject string, h nats.Header, data []byte, seq uint64, stamp tim
 	return e, nil
 }
 
-// headerGetter is a message's headers: a nats.Header, or an
-// ExportRecord read from an export.
+// headerGetter is a message's headers: a nats.Header, or a
+// logfile.Record read from an export.
 type headerGetter interface{ Get(string) string }
 
 // Envelope is an event's headers as read from a message: everything but

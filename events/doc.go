@@ -6,4 +6,6 @@
 // STROM_EVENTS. Each object has its own subject, so JetStream's "expected
 // last sequence per subject" gives per-object optimistic concurrency, and
 // an object's resourceVersion is the stream sequence of its last event.
+//
+// The log's export file format, strom-log, is package events/logfile.
 package events

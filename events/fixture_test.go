@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
@@ -186,75 +184,5 @@ func writeFixture(t *testing.T, sealer *events.Sealer) {
 	}
 	if err := os.WriteFile(fixtureGolden, []byte(describeStore(t, st)), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// exportV1 is an export of the fixture written by the version-1 writer
-// (uncompressed), checked in: files exported before compression must
-// still replay.
-const exportV1 = "testdata/export-v1.stromlog"
-
-func TestExportVersion1StillReads(t *testing.T) {
-	sealer, err := events.NewSealer([]byte(fixtureKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(fixtureLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []fixtureMsg
-	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
-		var m fixtureMsg
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, m)
-	}
-	f, err := os.Open(exportV1)
-	if err != nil {
-		t.Fatalf("version-1 export missing: %v", err)
-	}
-	defer f.Close()
-	r, err := events.NewExportReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h := r.Header(); h.Version != 1 || h.Compression != "" || h.Count != uint64(len(want)) {
-		t.Fatalf("header: version %d, compression %q, %d records; want 1, none, %d", h.Version, h.Compression, h.Count, len(want))
-	}
-	st := projections.NewStore()
-	for i := 0; ; i++ {
-		m, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			if i != len(want) {
-				t.Fatalf("read %d records, want %d", i, len(want))
-			}
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := want[i]
-		if m.Seq != w.Seq || !m.Stamp.Equal(w.Time) || m.Subject != w.Subject || string(m.Data) != string(w.Data) {
-			t.Fatalf("record %d: #%d %s %s, want #%d %s %s", i, m.Seq, m.Stamp, m.Subject, w.Seq, w.Time, w.Subject)
-		}
-		for k, v := range w.Header {
-			if !strings.HasPrefix(k, "Nats-Expected-") && len(v) > 0 && m.Header.Get(k) != v[0] {
-				t.Fatalf("record #%d header %s: %q, want %q", m.Seq, k, m.Header.Get(k), v[0])
-			}
-		}
-		ev, err := m.Decode(sealer)
-		if err != nil {
-			t.Fatalf("record #%d: %v", m.Seq, err)
-		}
-		st.Apply(ev)
-	}
-	golden, err := os.ReadFile(fixtureGolden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := describeStore(t, st); got != string(golden) {
-		t.Fatalf("the version-1 export folds to a different state:\n--- got\n%s--- want\n%s", got, golden)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/test/logtest"
 )
@@ -18,8 +19,8 @@ import (
 func craftedExport(t *testing.T, evs []*events.Event) *projections.FileHistory {
 	t.Helper()
 	var buf bytes.Buffer
-	h := &events.ExportHeader{FirstSeq: 1, LastSeq: uint64(len(evs)), Count: uint64(len(evs)), HasBase: true}
-	w, err := events.NewExportWriter(&buf, h, nil)
+	h := &logfile.Header{FirstSeq: 1, LastSeq: uint64(len(evs)), Count: uint64(len(evs)), HasBase: true}
+	w, err := logfile.NewWriter(&buf, h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 )
 
 // ExportOptions bound an export. From and To are sequences (0: the log's
@@ -44,7 +45,7 @@ type ExportReport struct {
 }
 
 // Export writes the log (a range of it) to w in the strom-log format (see
-// events.ExportHeader). It needs only read access to the stream and the
+// logfile.Header). It needs only read access to the stream and the
 // snapshot bucket, which the admin user has, so the CLI runs it.
 //
 // So that every point from From on replays exactly, records start right
@@ -53,7 +54,7 @@ type ExportReport struct {
 // exists, the oldest snapshot after From is the base (points before it
 // answer Gone, their events are still in the file for log and trace);
 // with no snapshot at all the file has no base and says so.
-func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOptions) (*events.ExportHeader, error) {
+func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOptions) (*logfile.Header, error) {
 	if o.Clock == nil {
 		o.Clock = events.RealClock{}
 	}
@@ -88,8 +89,8 @@ func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOp
 		return nil, events.Errorf(events.ReasonGone, "#%d is no longer kept: the log starts at #%d", from, first)
 	}
 	c := info.Config
-	h := &events.ExportHeader{
-		Stream:        events.ExportStream{Name: c.Name, Subjects: c.Subjects, MaxAge: c.MaxAge, MaxBytes: c.MaxBytes, Replicas: c.Replicas},
+	h := &logfile.Header{
+		Stream:        logfile.Stream{Name: c.Name, Subjects: c.Subjects, MaxAge: c.MaxAge, MaxBytes: c.MaxBytes, Replicas: c.Replicas},
 		RequestedFrom: o.From, ExportedAt: o.Clock.Now().UTC(),
 	}
 	var base []byte
@@ -130,7 +131,7 @@ func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOp
 			h.LastTime = m.Time.UTC()
 		}
 	}
-	ew, err := events.NewExportWriter(w, h, base)
+	ew, err := logfile.NewWriter(w, h, base)
 	if err != nil {
 		return nil, err
 	}

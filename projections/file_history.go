@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 )
 
 // FileHistory is the History of an export file, held in memory: offline
@@ -22,7 +23,7 @@ import (
 // one is given; without it they stay sealed and read as placeholders
 // (events.SealedPlaceholder).
 //
-// The file stays compressed in memory (events.ExportImage); each event is
+// The file stays compressed in memory (logfile.Image); each event is
 // kept as a fixed-size record of numbers (fileEvent: strings interned or
 // in text slabs, the payload as an offset into the image) and rebuilt as
 // an events.Event when it is read. A million events take ~150 MB besides
@@ -32,10 +33,10 @@ import (
 // cached because one CLI command (describe) asks for the same point many
 // times.
 type FileHistory struct {
-	header events.ExportHeader
+	header logfile.Header
 	sealed bool   // no key: secret payloads are placeholders
 	base   *Store // state at header.BaseSeq (nil without a base)
-	img    *events.ExportImage
+	img    *logfile.Image
 	evs    []fileEvent
 	objs   []fileObject // by fileEvent.obj
 	strs   []string     // interned envelope values, by index; strs[0] is ""
@@ -110,7 +111,7 @@ func ReadExport(r io.Reader, sealer *events.Sealer) (*FileHistory, error) {
 // goroutine reads and keeps the records, another folds them as they
 // come, so Latest is ready when loading ends.
 func readImage(data []byte, sealer *events.Sealer) (*FileHistory, error) {
-	img, err := events.OpenExportImage(data)
+	img, err := logfile.OpenImage(data)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func readImage(data []byte, sealer *events.Sealer) (*FileHistory, error) {
 
 // index reads every record into h.evs, sending how many there are to
 // fold (when not nil) every so often.
-func (h *FileHistory) index(img *events.ExportImage, sealer *events.Sealer, fold chan<- foldStep) error {
+func (h *FileHistory) index(img *logfile.Image, sealer *events.Sealer, fold chan<- foldStep) error {
 	recs := img.Records()
 	strs := map[string]uint32{"": 0}
 	intern := func(v string, last *uint32) uint32 {
@@ -354,7 +355,7 @@ func (fe *fileEvent) fold(objs []fileObject, strs []string) events.Event {
 }
 
 // event rebuilds h.evs[i]; with pr nil, without its payload.
-func (h *FileHistory) event(i int, pr *events.PayloadReader) (*events.Event, error) {
+func (h *FileHistory) event(i int, pr *logfile.PayloadReader) (*events.Event, error) {
 	fe := &h.evs[i]
 	ev := new(events.Event)
 	*ev = fe.fold(h.objs, h.strs)
@@ -385,7 +386,7 @@ func (h *FileHistory) event(i int, pr *events.PayloadReader) (*events.Event, err
 }
 
 // Header is the export's header.
-func (h *FileHistory) Header() events.ExportHeader { return h.header }
+func (h *FileHistory) Header() logfile.Header { return h.header }
 
 // Sealed reports whether secret payloads are placeholders (no key given).
 func (h *FileHistory) Sealed() bool { return h.sealed }
@@ -402,7 +403,7 @@ func (h *FileHistory) Bounds(context.Context) (Bounds, error) {
 // Events walks the file's events in order.
 func (h *FileHistory) Events(ctx context.Context, q EventQuery, fn func(*events.Event) error) error {
 	i := sort.Search(len(h.evs), func(i int) bool { return h.evs[i].seq >= q.From })
-	var pr *events.PayloadReader
+	var pr *logfile.PayloadReader
 	if !q.HeadersOnly {
 		pr = h.img.Payloads()
 	}

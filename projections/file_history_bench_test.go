@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 )
 
 // BenchmarkReplayFile loads a 300,000-event export (synthetic ~1.3 KB
@@ -25,7 +26,7 @@ func BenchmarkReplayFile(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w, err := events.NewExportWriter(f, &events.ExportHeader{FirstSeq: 1, LastSeq: uint64(n), Count: uint64(n), HasBase: true}, nil)
+		w, err := logfile.NewWriter(f, &logfile.Header{FirstSeq: 1, LastSeq: uint64(n), Count: uint64(n), HasBase: true}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 	"github.com/strom-project/strom/projections"
 )
 
@@ -25,8 +26,8 @@ func fileHistoryExport(t *testing.T, n int, sealer *events.Sealer) []byte {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var buf bytes.Buffer
-	h := &events.ExportHeader{FirstSeq: 1, LastSeq: uint64(n), Count: uint64(n), HasBase: true}
-	w, err := events.NewExportWriter(&buf, h, nil)
+	h := &logfile.Header{FirstSeq: 1, LastSeq: uint64(n), Count: uint64(n), HasBase: true}
+	w, err := logfile.NewWriter(&buf, h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func fileHistoryExport(t *testing.T, n int, sealer *events.Sealer) []byte {
 // an event of its own, as the live log is read.
 func decodedEvents(t *testing.T, data []byte, sealer *events.Sealer) []*events.Event {
 	t.Helper()
-	r, err := events.NewExportReader(bytes.NewReader(data))
+	r, err := logfile.NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}

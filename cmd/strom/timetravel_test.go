@@ -22,6 +22,7 @@ import (
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 	"github.com/strom-project/strom/test/clustertest"
 	"github.com/strom-project/strom/test/logtest"
 
@@ -64,17 +65,17 @@ func seqStr(s uint64) string { return strconv.FormatUint(s, 10) }
 // the export time), base and records.
 func sameExport(t *testing.T, a, b string) {
 	t.Helper()
-	read := func(path string) (events.ExportHeader, []byte, []*events.RawMsg) {
+	read := func(path string) (logfile.Header, []byte, []*logfile.RawMsg) {
 		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		r, err := events.NewExportReader(f)
+		r, err := logfile.NewReader(f)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		var recs []*events.RawMsg
+		var recs []*logfile.RawMsg
 		for {
 			m, err := r.Next()
 			if errors.Is(err, io.EOF) {

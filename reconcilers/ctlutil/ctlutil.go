@@ -11,8 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/kubeevents"
 	"github.com/strom-project/strom/events/objects"
-	"github.com/strom-project/strom/events/recorder"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/manager"
 )
@@ -26,7 +26,7 @@ func Opts(ctx context.Context, actor string) events.WriteOptions {
 // Recorder records Events in the background: a full queue drops the
 // Event (Events are diagnostics) instead of slowing the controller.
 type Recorder struct {
-	rec     *recorder.Recorder
+	rec     *kubeevents.Recorder
 	q       chan recordReq
 	dropped atomic.Int64
 }
@@ -41,7 +41,7 @@ type recordReq struct {
 // workers goroutines started on first use of Record.
 func NewRecorder(env manager.Env, actor, component string) *Recorder {
 	r := &Recorder{
-		rec: recorder.New(recorder.WriterBackend(env.Writer, actor, manager.Cause), component, "", env.Clock, env.Logger),
+		rec: kubeevents.New(kubeevents.WriterBackend(env.Writer, actor, manager.Cause), component, "", env.Clock, env.Logger),
 		q:   make(chan recordReq, 4096),
 	}
 	for i := 0; i < 2; i++ {

@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/kubeevents"
 	"github.com/strom-project/strom/events/objects"
-	"github.com/strom-project/strom/events/recorder"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/controller"
 	"github.com/strom-project/strom/reconcilers/manager"
@@ -29,7 +29,7 @@ const actor = "system:endpoints-controller"
 // Reconciler keeps Endpoints in step with Services and pods.
 type Reconciler struct {
 	env manager.Env
-	rec *recorder.Recorder
+	rec *kubeevents.Recorder
 
 	mu       sync.Mutex
 	reported map[string]string // service key → last Unresolved reported
@@ -39,7 +39,7 @@ type Reconciler struct {
 func New(env manager.Env) *Reconciler {
 	return &Reconciler{
 		env:      env,
-		rec:      recorder.New(recorder.WriterBackend(env.Writer, actor, manager.Cause), "endpoints-controller", "", env.Clock, env.Logger),
+		rec:      kubeevents.New(kubeevents.WriterBackend(env.Writer, actor, manager.Cause), "endpoints-controller", "", env.Clock, env.Logger),
 		reported: map[string]string{},
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/manager"
-	"github.com/strom-project/strom/reconcilers/schedule"
+	"github.com/strom-project/strom/reconcilers/schedulerctl"
 	"github.com/strom-project/strom/test/clustertest"
 )
 
@@ -91,7 +91,7 @@ func runSchedulingBacklog(b *testing.B, nodes, pods int) {
 	watch, _ := st.Watch(ctx, projections.Query{Resource: "pods"})
 	defer watch.Stop()
 	env := manager.Env{Store: st, Writer: w, Clock: events.RealClock{}, Logger: zap.NewNop()}
-	sched := schedule.New(env, schedule.Options{})
+	sched := schedulerctl.New(env, schedulerctl.Options{})
 	m := manager.New(env, manager.Options{})
 	m.Add(sched)
 	start := time.Now()
@@ -123,11 +123,11 @@ func runSchedulingE2E(b *testing.B, nodes, pods int) {
 	if v := os.Getenv("STROM_BENCH_WORKERS"); v != "" {
 		fmt.Sscanf(v, "%d", &workers)
 	}
-	var sched *schedule.Reconciler
+	var sched *schedulerctl.Reconciler
 	d := clustertest.StartStromd(b, func(c *app.Config) {
 		c.Logger = zap.NewNop()
 		c.Reconcilers = func(env manager.Env) ([]manager.Reconciler, error) {
-			sched = schedule.New(env, schedule.Options{Workers: workers})
+			sched = schedulerctl.New(env, schedulerctl.Options{Workers: workers})
 			return []manager.Reconciler{sched}, nil
 		}
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/events/logfile"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/test/clustertest"
 	"github.com/strom-project/strom/test/logtest"
@@ -182,7 +183,7 @@ func BenchmarkTimeTravel(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := events.NewExportReader(f)
+		r, err := logfile.NewReader(f)
 		f.Close()
 		if err != nil {
 			b.Fatal(err)

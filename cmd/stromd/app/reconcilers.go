@@ -9,7 +9,7 @@ import (
 	"github.com/strom-project/strom/reconcilers/nodeipam"
 	"github.com/strom-project/strom/reconcilers/nodelifecycle"
 	"github.com/strom-project/strom/reconcilers/replicasetctl"
-	"github.com/strom-project/strom/reconcilers/schedule"
+	"github.com/strom-project/strom/reconcilers/schedulerctl"
 	"github.com/strom-project/strom/reconcilers/svcalloc"
 )
 
@@ -17,7 +17,7 @@ import (
 // node lifecycle's timeouts).
 type ReconcilerOptions struct {
 	ClusterCIDR   string // default 10.42.0.0/16
-	Scheduler     schedule.Options
+	Scheduler     schedulerctl.Options
 	NodeLifecycle nodelifecycle.Options
 }
 
@@ -39,7 +39,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 		}
 		return []manager.Reconciler{
 			ipam,
-			schedule.New(env, o.Scheduler),
+			schedulerctl.New(env, o.Scheduler),
 			replicasetctl.New(env),
 			deploymentctl.New(env),
 			gc.New(env),

@@ -1,4 +1,4 @@
-package events_test
+package logfile_test
 
 import (
 	"bytes"
@@ -15,19 +15,20 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 )
 
-func exportFixture(t *testing.T, n int) ([]byte, []*events.RawMsg) {
+func exportFixture(t *testing.T, n int) ([]byte, []*logfile.RawMsg) {
 	t.Helper()
 	var buf bytes.Buffer
-	h := &events.ExportHeader{FirstSeq: 7, LastSeq: uint64(6 + n), Count: uint64(n), HasBase: true, BaseSeq: 6}
-	w, err := events.NewExportWriter(&buf, h, []byte("base-bytes"))
+	h := &logfile.Header{FirstSeq: 7, LastSeq: uint64(6 + n), Count: uint64(n), HasBase: true, BaseSeq: 6}
+	w, err := logfile.NewWriter(&buf, h, []byte("base-bytes"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var msgs []*events.RawMsg
+	var msgs []*logfile.RawMsg
 	for i := 0; i < n; i++ {
-		m := &events.RawMsg{Seq: uint64(7 + i), Stamp: time.Unix(1700000000, int64(i)).UTC(), Subject: "strom.ev.pods.default.p",
+		m := &logfile.RawMsg{Seq: uint64(7 + i), Stamp: time.Unix(1700000000, int64(i)).UTC(), Subject: "strom.ev.pods.default.p",
 			Header: nats.Header{events.HeaderType: {"Created"}, events.HeaderCodec: {"1"}, nats.MsgIdHdr: {"id" + string(rune('a'+i))},
 				"Nats-Expected-Last-Subject-Sequence": {"0"}},
 			Data: []byte(`{"metadata":{"name":"p"}}`)}
@@ -44,11 +45,11 @@ func exportFixture(t *testing.T, n int) ([]byte, []*events.RawMsg) {
 
 func TestExportRoundTrip(t *testing.T) {
 	data, msgs := exportFixture(t, 5)
-	r, err := events.NewExportReader(bytes.NewReader(data))
+	r, err := logfile.NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := r.Header(); h.Format != events.ExportFormat || h.Version != events.ExportVersion || h.FirstSeq != 7 || h.Count != 5 || h.Sealed != events.SealAlgorithm {
+	if h := r.Header(); h.Format != logfile.Format || h.Version != logfile.Version || h.FirstSeq != 7 || h.Count != 5 || h.Sealed != events.SealAlgorithm {
 		t.Fatalf("header %+v", h)
 	}
 	if string(r.Base()) != "base-bytes" {
@@ -82,7 +83,7 @@ func TestExportRoundTrip(t *testing.T) {
 func TestExportDamageIsAnError(t *testing.T) {
 	data, _ := exportFixture(t, 5)
 	readAll := func(b []byte) error {
-		r, err := events.NewExportReader(bytes.NewReader(b))
+		r, err := logfile.NewReader(bytes.NewReader(b))
 		if err != nil {
 			return err
 		}
@@ -106,7 +107,7 @@ func TestExportDamageIsAnError(t *testing.T) {
 		t.Fatalf("bad magic: %v", err)
 	}
 	var buf bytes.Buffer
-	w, _ := events.NewExportWriter(&buf, &events.ExportHeader{}, nil)
+	w, _ := logfile.NewWriter(&buf, &logfile.Header{}, nil)
 	if err := w.Write(5, time.Now(), "s", nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -115,28 +116,13 @@ func TestExportDamageIsAnError(t *testing.T) {
 	}
 }
 
-func TestRedactObject(t *testing.T) {
-	in := []byte(`{"kind":"Secret","metadata":{"name":"db"},"data":{"pw":"czNjcmV0"},"stringData":{"x":"plain"}}`)
-	out := string(events.RedactObject("secrets", in))
-	if strings.Contains(out, "czNjcmV0") || strings.Contains(out, "plain") || !strings.Contains(out, `"pw":"\u003credacted\u003e"`) && !strings.Contains(out, `"pw":"<redacted>"`) {
-		t.Fatalf("redacted: %s", out)
-	}
-	cm := []byte(`{"data":{"k":"v"}}`)
-	if got := events.RedactObject("configmaps", cm); !bytes.Equal(got, cm) {
-		t.Fatalf("configmap changed: %s", got)
-	}
-	if got := events.RedactObject("secrets", []byte{1, 2, 3}); got != nil {
-		t.Fatalf("sealed bytes not dropped: %v", got)
-	}
-}
-
-// The writer's bytes are the format documented in export.go, built here by
+// The writer's bytes are the format documented in logfile.go, built here by
 // hand: a faster writer must not change a byte (of the header, and of the
 // body once decompressed).
 func TestExportWriterEncoding(t *testing.T) {
 	var got bytes.Buffer
-	h := &events.ExportHeader{FirstSeq: 41, LastSeq: 42, Count: 2, ExportedAt: time.Unix(1700000000, 0).UTC()}
-	w, err := events.NewExportWriter(&got, h, []byte("BASE"))
+	h := &logfile.Header{FirstSeq: 41, LastSeq: 42, Count: 2, ExportedAt: time.Unix(1700000000, 0).UTC()}
+	w, err := logfile.NewWriter(&got, h, []byte("BASE"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +141,7 @@ func TestExportWriterEncoding(t *testing.T) {
 		t.Fatalf("close: %d %v", n, err)
 	}
 
-	js, err := json.Marshal(h) // as completed by NewExportWriter
+	js, err := json.Marshal(h) // as completed by NewWriter
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +186,7 @@ func TestExportWriterEncoding(t *testing.T) {
 // flushes read back intact.
 func TestExportWriterLargeRecords(t *testing.T) {
 	var buf bytes.Buffer
-	w, err := events.NewExportWriter(&buf, &events.ExportHeader{}, nil)
+	w, err := logfile.NewWriter(&buf, &logfile.Header{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +206,7 @@ func TestExportWriterLargeRecords(t *testing.T) {
 	if _, err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := events.NewExportReader(&buf)
+	r, err := logfile.NewReader(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +239,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 }
 
 func TestExportWriterReportsWriteErrors(t *testing.T) {
-	w, err := events.NewExportWriter(&failAfter{n: 4 << 20}, &events.ExportHeader{}, nil)
+	w, err := logfile.NewWriter(&failAfter{n: 4 << 20}, &logfile.Header{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +272,7 @@ func TestExportUnknownCompression(t *testing.T) {
 		hdr, _ := json.Marshal(map[string]any{"format": "strom-log", "version": c.version, "compression": c.compression})
 		b := append([]byte("STROMLOG\n"), binary.AppendUvarint(nil, uint64(len(hdr)))...)
 		b = append(b, hdr...)
-		_, err := events.NewExportReader(bytes.NewReader(b))
+		_, err := logfile.NewReader(bytes.NewReader(b))
 		if err == nil || !strings.Contains(err.Error(), `compression "`+c.compression+`"`) {
 			t.Fatalf("version %d compression %q: %v", c.version, c.compression, err)
 		}

@@ -1,4 +1,4 @@
-package schedule_test
+package schedulerctl_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/reconcilers/ctlutil/ctltest"
-	"github.com/strom-project/strom/reconcilers/schedule"
+	"github.com/strom-project/strom/reconcilers/schedulerctl"
 )
 
 func node(name, cpu string, extra string) string {
@@ -26,7 +26,7 @@ func pod(name, cpu string, extra string) string {
 		`"containers":[{"name":"c","image":"x","resources":{"requests":{"cpu":"` + cpu + `"}}}]}}`
 }
 
-func reconcileAll(t *testing.T, r *schedule.Reconciler, keys []string) {
+func reconcileAll(t *testing.T, r *schedulerctl.Reconciler, keys []string) {
 	t.Helper()
 	for _, k := range keys {
 		if _, err := r.Reconcile(context.Background(), k); err != nil {
@@ -45,7 +45,7 @@ func TestBindsAndAccountsAssumedPods(t *testing.T) {
 	e.Create(pod("p1", "600m", ""))
 	e.Create(pod("p2", "600m", ""))
 	e.Create(pod("other", "1m", `"schedulerName":"someone-else",`))
-	r := schedule.New(e.Env, schedule.Options{})
+	r := schedulerctl.New(e.Env, schedulerctl.Options{})
 	keys := r.Keys()
 	sort.Strings(keys)
 	if strings.Join(keys, ",") != "default/other,default/p1,default/p2" {
@@ -72,7 +72,7 @@ func TestUnschedulableRequeuedOnNodeChange(t *testing.T) {
 	e.Create(node("a", "1", ""))
 	e.Create(node("b", "2", ""))
 	e.Create(pod("big", "4", ""))
-	r := schedule.New(e.Env, schedule.Options{})
+	r := schedulerctl.New(e.Env, schedulerctl.Options{})
 	res, err := r.Reconcile(context.Background(), r.Keys()[0])
 	if err != nil || res.RequeueAfter == 0 {
 		t.Fatalf("reconcile: %v %v", res, err)
@@ -115,7 +115,7 @@ func TestSkipsTerminatingPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Sync()
-	r := schedule.New(e.Env, schedule.Options{})
+	r := schedulerctl.New(e.Env, schedulerctl.Options{})
 	reconcileAll(t, r, r.Keys())
 	e.Sync()
 	var p, q corev1.Pod

@@ -1,8 +1,4 @@
-// Package recorder writes Kubernetes Events (corev1.Event objects) about
-// other objects, de-duplicated as kubelet does: a repeat of the same
-// reason and message about the same object bumps count and lastTimestamp
-// of one Event instead of creating another.
-package recorder
+package kubeevents
 
 import (
 	"context"

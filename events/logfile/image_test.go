@@ -1,4 +1,4 @@
-package events_test
+package logfile_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/logfile"
 )
 
 // Records hand out each payload's offset; a PayloadReader reads any of
@@ -34,7 +34,7 @@ func TestExportImagePayloadsReadBack(t *testing.T) {
 		return b
 	}
 	var buf bytes.Buffer
-	w, err := events.NewExportWriter(&buf, &events.ExportHeader{FirstSeq: 1, LastSeq: 3000, Count: 3000}, []byte("base"))
+	w, err := logfile.NewWriter(&buf, &logfile.Header{FirstSeq: 1, LastSeq: 3000, Count: 3000}, []byte("base"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestExportImagePayloadsReadBack(t *testing.T) {
 	if _, err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	img, err := events.OpenExportImage(buf.Bytes())
+	img, err := logfile.OpenImage(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestExportWriteRawMatchesWrite(t *testing.T) {
 	}
 	write := func(raw bool) []byte {
 		var buf bytes.Buffer
-		w, err := events.NewExportWriter(&buf, &events.ExportHeader{ExportedAt: time.Unix(1, 0)}, nil)
+		w, err := logfile.NewWriter(&buf, &logfile.Header{ExportedAt: time.Unix(1, 0)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +142,7 @@ func TestExportWriteRawMatchesWrite(t *testing.T) {
 		t.Fatalf("WriteRaw wrote %d bytes, Write %d, not the same", len(a), len(b))
 	}
 	var buf bytes.Buffer
-	w, _ := events.NewExportWriter(&buf, &events.ExportHeader{}, nil)
+	w, _ := logfile.NewWriter(&buf, &logfile.Header{}, nil)
 	if err := w.WriteRaw(1, time.Unix(0, 0), "s", []byte("NATS/1.0\r\nno colon\r\n\r\n"), nil); err == nil {
 		t.Fatalf("a malformed header block was written")
 	}

@@ -1,4 +1,4 @@
-package schedule
+package schedulerctl
 
 import "github.com/strom-project/strom/events"
 

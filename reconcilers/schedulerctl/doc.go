@@ -1,5 +1,5 @@
-// Package schedule is the scheduler controller: the shell around the pure
-// reconcilers/scheduler core. It keeps a scheduler.Cache fed from the
+// Package schedulerctl is the scheduler controller: the shell around the
+// pure reconcilers/scheduler core. It keeps a scheduler.Cache fed from the
 // Store's watches (nodes and pods, applied in sequence order, each object
 // at most once per version), binds Pending pods by an Update of
 // spec.nodeName with the pod's resourceVersion as precondition, and
@@ -11,4 +11,4 @@
 // earlier one; a failed write forgets the assumption. Pods that fit
 // nowhere are remembered and re-queued whenever a node changes or a bound
 // pod goes away, so nothing scans every pod per decision.
-package schedule
+package schedulerctl

@@ -1,4 +1,4 @@
-package events
+package logfile
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/klauspost/compress/s2"
 )
 
-// ExportImage is an export file held in memory as it was written
+// Image is an export file held in memory as it was written
 // (compressed): its records are read from it in order, and any payload
 // again later by its offset, one block decompressed at a time.
 //
@@ -22,8 +22,8 @@ import (
 // paid for most: on the benchmark VM every new page costs a fault of
 // several microseconds, and a million decoded records with their payloads
 // were 2.4 GB of them (docs/bench/timetravel.md).
-type ExportImage struct {
-	header ExportHeader
+type Image struct {
+	header Header
 	base   []byte
 	blocks []imageBlock // the stream after the header, in order
 }
@@ -39,10 +39,10 @@ type imageBlock struct {
 	hasCRC     bool
 }
 
-// OpenExportImage checks an export file's magic and header, indexes its
+// OpenImage checks an export file's magic and header, indexes its
 // compressed blocks and reads the base snapshot. The image keeps data:
 // the caller must not change it.
-func OpenExportImage(data []byte) (*ExportImage, error) {
+func OpenImage(data []byte) (*Image, error) {
 	if !bytes.HasPrefix(data, []byte(exportMagic)) {
 		return nil, errors.New("not a Strom log export (bad magic)")
 	}
@@ -51,28 +51,28 @@ func OpenExportImage(data []byte) (*ExportImage, error) {
 	if k <= 0 || n > 1<<20 || uint64(len(rest)-k) < n {
 		return nil, errors.New("reading export header: truncated or corrupt header")
 	}
-	img := &ExportImage{}
+	img := &Image{}
 	if err := json.Unmarshal(rest[k:k+int(n)], &img.header); err != nil {
 		return nil, fmt.Errorf("export header: %w", err)
 	}
 	rest = rest[k+int(n):]
 	h := &img.header
-	if h.Format != ExportFormat {
-		return nil, fmt.Errorf("export format %q, want %q", h.Format, ExportFormat)
+	if h.Format != Format {
+		return nil, fmt.Errorf("export format %q, want %q", h.Format, Format)
 	}
-	if h.Version < 1 || h.Version > ExportVersion {
-		return nil, fmt.Errorf("export format version %d; this build reads up to %d", h.Version, ExportVersion)
+	if h.Version < 1 || h.Version > Version {
+		return nil, fmt.Errorf("export format version %d; this build reads up to %d", h.Version, Version)
 	}
 	switch {
 	case h.Compression == "":
 		img.blocks = []imageBlock{{n: len(rest), data: rest}}
-	case h.Compression == ExportCompressionS2 && h.Version >= 2:
+	case h.Compression == CompressionS2 && h.Version >= 2:
 		var err error
 		if img.blocks, err = s2Blocks(rest); err != nil {
 			return nil, fmt.Errorf("export body: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("export compression %q (format version %d): this build reads %q", h.Compression, h.Version, ExportCompressionS2)
+		return nil, fmt.Errorf("export compression %q (format version %d): this build reads %q", h.Compression, h.Version, CompressionS2)
 	}
 	c := img.cursor(true)
 	bn, err := c.uvarint()
@@ -157,14 +157,14 @@ func s2Blocks(b []byte) ([]imageBlock, error) {
 }
 
 // Header is the file's header.
-func (img *ExportImage) Header() ExportHeader { return img.header }
+func (img *Image) Header() Header { return img.header }
 
 // Base is the base snapshot (nil: none).
-func (img *ExportImage) Base() []byte { return img.base }
+func (img *Image) Base() []byte { return img.base }
 
 // imageCursor reads the decompressed stream of an image.
 type imageCursor struct {
-	img     *ExportImage
+	img     *Image
 	bi      int    // the block in buf, -1 before the first
 	buf     []byte // its decompressed bytes
 	pos     int    // the next byte in buf
@@ -173,7 +173,7 @@ type imageCursor struct {
 	verify  bool   // check each block's CRC as it is loaded
 }
 
-func (img *ExportImage) cursor(verify bool) *imageCursor {
+func (img *Image) cursor(verify bool) *imageCursor {
 	return &imageCursor{img: img, bi: -1, verify: verify}
 }
 
@@ -287,9 +287,9 @@ func (c *imageCursor) seek(off int64) error {
 	return nil
 }
 
-// ExportRecord is one record as ExportRecords reads it: one value reused
+// Record is one record as Records reads it: one value reused
 // for every record.
-type ExportRecord struct {
+type Record struct {
 	Seq     uint64
 	Stamp   int64  // stream time, Unix nanoseconds
 	Subject string // interned: records of one object share it
@@ -306,7 +306,7 @@ type ExportRecord struct {
 }
 
 // Get returns the header's value ("" if absent).
-func (r *ExportRecord) Get(key string) string {
+func (r *Record) Get(key string) string {
 	for i := 0; i+1 < len(r.Pairs); i += 2 {
 		if r.Pairs[i] == key {
 			return r.Pairs[i+1]
@@ -315,8 +315,8 @@ func (r *ExportRecord) Get(key string) string {
 	return ""
 }
 
-// ExportRecords reads an image's records in order.
-type ExportRecords struct {
+// Records reads an image's records in order.
+type Records struct {
 	c        *imageCursor
 	first    uint64
 	count    uint64
@@ -327,23 +327,23 @@ type ExportRecords struct {
 	prevKeys []string          // the last record's keys: the next has the same, mostly
 	vals     []byte            // a record's header values
 	offs     []int
-	rec      ExportRecord
+	rec      Record
 }
 
 // Records reads the image's records from the first. Each block's
 // checksum is verified as it is read.
-func (img *ExportImage) Records() *ExportRecords {
+func (img *Image) Records() *Records {
 	c := img.cursor(true)
-	// Past the base snapshot (OpenExportImage has read it once).
+	// Past the base snapshot (OpenImage has read it once).
 	if n, _ := c.uvarint(); n > 0 {
 		_ = c.seek(c.offset() + int64(n))
 	}
-	return &ExportRecords{c: c, first: img.header.FirstSeq, keys: map[string]string{}, subjects: map[string]uint32{}}
+	return &Records{c: c, first: img.header.FirstSeq, keys: map[string]string{}, subjects: map[string]uint32{}}
 }
 
 // Next returns the next record, or io.EOF after the last one. A file that
 // ends without its trailer, or whose trailer count disagrees, is an error.
-func (r *ExportRecords) Next() (*ExportRecord, error) {
+func (r *Records) Next() (*Record, error) {
 	if r.done {
 		return nil, io.EOF
 	}
@@ -354,7 +354,7 @@ func (r *ExportRecords) Next() (*ExportRecord, error) {
 	return rec, err
 }
 
-func (r *ExportRecords) next() (*ExportRecord, error) {
+func (r *Records) next() (*Record, error) {
 	c := r.c
 	seq, err := c.uvarint()
 	if err != nil {
@@ -452,7 +452,7 @@ func (r *ExportRecords) next() (*ExportRecord, error) {
 
 // field reads a length-prefixed field; the bytes are valid until the
 // cursor reads again.
-func (r *ExportRecords) field(limit uint64, what string) ([]byte, error) {
+func (r *Records) field(limit uint64, what string) ([]byte, error) {
 	n, err := r.c.uvarint()
 	if err != nil {
 		return nil, err
@@ -469,7 +469,7 @@ func (r *ExportRecords) field(limit uint64, what string) ([]byte, error) {
 type PayloadReader struct{ c *imageCursor }
 
 // Payloads returns a PayloadReader of the image.
-func (img *ExportImage) Payloads() *PayloadReader {
+func (img *Image) Payloads() *PayloadReader {
 	return &PayloadReader{c: img.cursor(false)}
 }
 

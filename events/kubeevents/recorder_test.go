@@ -1,4 +1,4 @@
-package recorder_test
+package kubeevents_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
-	"github.com/strom-project/strom/events/recorder"
+	"github.com/strom-project/strom/events/kubeevents"
 	"github.com/strom-project/strom/test/clustertest"
 	"github.com/strom-project/strom/test/logtest"
 )
@@ -29,12 +29,12 @@ func TestRecordDeduplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := logtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	backends := map[string]recorder.Backend{
-		"writer": recorder.WriterBackend(d.Writer(), "test-controller", nil),
-		"client": recorder.ClientBackend(c),
+	backends := map[string]kubeevents.Backend{
+		"writer": kubeevents.WriterBackend(d.Writer(), "test-controller", nil),
+		"client": kubeevents.ClientBackend(c),
 	}
 	for name, b := range backends {
-		r := recorder.New(b, "comp-"+name, "node-1", clock, nil)
+		r := kubeevents.New(b, "comp-"+name, "node-1", clock, nil)
 		for i := 0; i < 3; i++ {
 			r.Record(ctx, res.Object, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container")
 			clock.Advance(time.Minute)

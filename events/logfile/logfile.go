@@ -1,4 +1,4 @@
-package events
+package logfile
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
+
+	"github.com/strom-project/strom/events"
 )
 
 // Export file format "strom-log", version 2. An export is self-describing:
@@ -22,7 +24,7 @@ import (
 // the cluster's key, which is never written into it).
 //
 //	magic      "STROMLOG\n"
-//	header     uvarint length + JSON ExportHeader
+//	header     uvarint length + JSON Header
 //	           (then, with "compression": "s2", the rest is one s2 stream)
 //	base       uvarint length + a projection snapshot (length 0: none);
 //	           the state just before FirstSeq, secrets sealed as stored
@@ -36,7 +38,7 @@ import (
 //
 // A string or bytes field is a uvarint length then the bytes. Records are
 // the stream's messages verbatim (minus JetStream's publish preconditions),
-// so replaying a file decodes them with DecodeMsg like the live log. The
+// so replaying a file decodes them with events.DecodeMsg like the live log. The
 // trailer makes a truncated file an error rather than a shorter history.
 //
 // Version 1 is the same without compression (and without the header's
@@ -44,21 +46,21 @@ import (
 // export ~20× smaller and faster to write: the file's writes were costing
 // as much CPU as reading the log (docs/bench/timetravel.md).
 const (
-	ExportFormat  = "strom-log"
-	ExportVersion = 2
-	exportMagic   = "STROMLOG\n"
-	// ExportCompressionS2 compresses everything after the header as one
+	Format      = "strom-log"
+	Version     = 2
+	exportMagic = "STROMLOG\n"
+	// CompressionS2 compresses everything after the header as one
 	// s2 stream (github.com/klauspost/compress/s2, framed format).
-	ExportCompressionS2 = "s2"
+	CompressionS2 = "s2"
 )
 
-// ExportHeader describes an export file.
-type ExportHeader struct {
-	Format  string `json:"format"`  // ExportFormat
-	Version int    `json:"version"` // ExportVersion
+// Header describes an export file.
+type Header struct {
+	Format  string `json:"format"`  // the Format constant
+	Version int    `json:"version"` // the Version constant when written
 	Codec   int    `json:"codec"`   // the newest event codec version the writer knew
 	// Stream is the exported stream's configuration, for the record.
-	Stream ExportStream `json:"stream"`
+	Stream Stream `json:"stream"`
 	// FirstSeq..LastSeq is the range of records; Count how many there are
 	// (the log has no gaps, so Count = LastSeq-FirstSeq+1 unless empty).
 	FirstSeq  uint64    `json:"firstSeq"`
@@ -82,13 +84,13 @@ type ExportHeader struct {
 	// the file).
 	Sealed string `json:"sealed"`
 	// Compression (version 2 on) names how everything after the header
-	// (base, records, trailer) is compressed: ExportCompressionS2, or
+	// (base, records, trailer) is compressed: CompressionS2, or
 	// empty for not at all (version 1 files never are).
 	Compression string `json:"compression,omitempty"`
 }
 
-// ExportStream is the part of the stream configuration an export keeps.
-type ExportStream struct {
+// Stream is the part of the stream configuration an export keeps.
+type Stream struct {
 	Name     string        `json:"name"`
 	Subjects []string      `json:"subjects"`
 	MaxAge   time.Duration `json:"maxAge"`
@@ -105,12 +107,12 @@ type RawMsg struct {
 	Data    []byte
 }
 
-// Decode reads the message as an event (see DecodeMsg).
-func (m *RawMsg) Decode(s *Sealer) (*Event, error) {
-	return DecodeMsg(m.Subject, m.Header, m.Data, m.Seq, m.Stamp, s)
+// Decode reads the message as an event (see events.DecodeMsg).
+func (m *RawMsg) Decode(s *events.Sealer) (*events.Event, error) {
+	return events.DecodeMsg(m.Subject, m.Header, m.Data, m.Seq, m.Stamp, s)
 }
 
-// ExportWriter writes an export file.
+// Writer writes an export file.
 //
 // Each record is appended to one buffer and the buffer goes to the
 // underlying writer in pieces of about exportChunk bytes. Encoding a
@@ -119,7 +121,7 @@ func (m *RawMsg) Decode(s *Sealer) (*Event, error) {
 // written by a goroutine of their own while the next one fills: writing
 // a file costs the kernel about as much CPU as reading the log does
 // (docs/bench/timetravel.md), so the two run side by side.
-type ExportWriter struct {
+type Writer struct {
 	w     io.Writer // the compressor in front of the file
 	zw    *s2.Writer
 	buf   []byte
@@ -144,12 +146,12 @@ const (
 	exportBuffers = 4
 )
 
-// NewExportWriter writes the magic, the header and the base snapshot
+// NewWriter writes the magic, the header and the base snapshot
 // (nil: none) to w, the rest compressed.
-func NewExportWriter(w io.Writer, h *ExportHeader, base []byte) (*ExportWriter, error) {
-	h.Format, h.Version, h.Codec, h.Compression = ExportFormat, ExportVersion, CodecVersion, ExportCompressionS2
+func NewWriter(w io.Writer, h *Header, base []byte) (*Writer, error) {
+	h.Format, h.Version, h.Codec, h.Compression = Format, Version, events.CodecVersion, CompressionS2
 	if h.Sealed == "" {
-		h.Sealed = SealAlgorithm
+		h.Sealed = events.SealAlgorithm
 	}
 	hdr, err := json.Marshal(h)
 	if err != nil {
@@ -168,7 +170,7 @@ func NewExportWriter(w io.Writer, h *ExportHeader, base []byte) (*ExportWriter, 
 		_ = zw.Close()
 		return nil, fmt.Errorf("writing export base snapshot: %w", err)
 	}
-	ew := &ExportWriter{w: zw, zw: zw, free: make(chan []byte, exportBuffers), full: make(chan []byte, exportBuffers), done: make(chan struct{})}
+	ew := &Writer{w: zw, zw: zw, free: make(chan []byte, exportBuffers), full: make(chan []byte, exportBuffers), done: make(chan struct{})}
 	for i := 0; i < exportBuffers; i++ {
 		// Room for a chunk and the record that crosses it.
 		ew.free <- make([]byte, 0, exportChunk+64<<10)
@@ -180,7 +182,7 @@ func NewExportWriter(w io.Writer, h *ExportHeader, base []byte) (*ExportWriter, 
 
 // writeLoop writes filled buffers in order until full is closed, then
 // flushes the compressor; after a failed write it only recycles them.
-func (e *ExportWriter) writeLoop() {
+func (e *Writer) writeLoop() {
 	defer close(e.done)
 	for b := range e.full {
 		if !e.failed.Load() {
@@ -195,14 +197,14 @@ func (e *ExportWriter) writeLoop() {
 	}
 }
 
-func (e *ExportWriter) fail(err error) {
+func (e *Writer) fail(err error) {
 	e.mu.Lock()
 	e.err = fmt.Errorf("writing export: %w", err)
 	e.mu.Unlock()
 	e.failed.Store(true)
 }
 
-func (e *ExportWriter) error() error {
+func (e *Writer) error() error {
 	if !e.failed.Load() {
 		return nil
 	}
@@ -220,7 +222,7 @@ func appendString(b []byte, v string) []byte {
 }
 
 // flush hands the buffer to the writer goroutine and takes an empty one.
-func (e *ExportWriter) flush() error {
+func (e *Writer) flush() error {
 	if len(e.buf) > 0 {
 		e.full <- e.buf
 		e.buf = <-e.free
@@ -230,7 +232,7 @@ func (e *ExportWriter) flush() error {
 
 // Write appends one record. Sequences must increase. A failed write of
 // the file is returned by a later Write (a few records on) and by Close.
-func (e *ExportWriter) Write(seq uint64, stamp time.Time, subject string, h nats.Header, data []byte) error {
+func (e *Writer) Write(seq uint64, stamp time.Time, subject string, h nats.Header, data []byte) error {
 	b, err := e.begin(seq, stamp, subject)
 	if err != nil {
 		return err
@@ -253,7 +255,7 @@ func (e *ExportWriter) Write(seq uint64, stamp time.Time, subject string, h nats
 
 // begin takes seq as the next record's sequence (or says why not) and
 // encodes the record's start after e.buf.
-func (e *ExportWriter) begin(seq uint64, stamp time.Time, subject string) ([]byte, error) {
+func (e *Writer) begin(seq uint64, stamp time.Time, subject string) ([]byte, error) {
 	if e.closed {
 		return nil, errors.New("export: write after close")
 	}
@@ -270,7 +272,7 @@ func (e *ExportWriter) begin(seq uint64, stamp time.Time, subject string) ([]byt
 }
 
 // finish appends the payload to a record encoded in b (e.buf grown).
-func (e *ExportWriter) finish(b, data []byte) error {
+func (e *Writer) finish(b, data []byte) error {
 	e.buf = appendBytes(b, data)
 	e.count++
 	if len(e.buf) >= exportChunk {
@@ -284,7 +286,7 @@ func (e *ExportWriter) finish(b, data []byte) error {
 // record Write makes of nats.DecodeHeadersMsg's result (first value of
 // each key, sorted), without building the map, which was a fifth of a
 // snapshot export's CPU.
-func (e *ExportWriter) WriteRaw(seq uint64, stamp time.Time, subject string, hdr, data []byte) error {
+func (e *Writer) WriteRaw(seq uint64, stamp time.Time, subject string, hdr, data []byte) error {
 	pairs, ok := e.parseHeader(hdr)
 	if !ok {
 		// A status line, or a block DecodeHeadersMsg must judge.
@@ -312,7 +314,7 @@ type rawPair struct{ k, v []byte }
 // e.pairs sorted by key, keeping each key's first value and leaving out
 // publish preconditions. It declines (false) what it does not handle the
 // same way: a status line, a malformed block.
-func (e *ExportWriter) parseHeader(hdr []byte) ([]rawPair, bool) {
+func (e *Writer) parseHeader(hdr []byte) ([]rawPair, bool) {
 	line, rest, ok := headerLine(hdr)
 	if !ok || string(line) != "NATS/1.0" {
 		return nil, false
@@ -369,7 +371,7 @@ func headerLine(b []byte) (line, rest []byte, ok bool) {
 // Close writes the trailer, waits until everything is written and stops
 // the writer goroutine; it does not close the underlying writer. It
 // returns how many records were written.
-func (e *ExportWriter) Close() (uint64, error) {
+func (e *Writer) Close() (uint64, error) {
 	if e.closed {
 		return e.count, errors.New("export: closed twice")
 	}
@@ -382,45 +384,45 @@ func (e *ExportWriter) Close() (uint64, error) {
 
 // Abort stops the writer goroutine without writing the trailer, leaving
 // an export that readers refuse as truncated. It is a no-op after Close.
-func (e *ExportWriter) Abort() {
+func (e *Writer) Abort() {
 	if !e.closed {
 		e.stop()
 	}
 }
 
-func (e *ExportWriter) stop() {
+func (e *Writer) stop() {
 	e.closed = true
 	e.buf = nil
 	close(e.full)
 	<-e.done
 }
 
-// ExportReader reads an export file record by record, each record a
-// RawMsg of its own (ExportImage.Records reads without copying).
-type ExportReader struct {
-	img  *ExportImage
-	recs *ExportRecords
+// Reader reads an export file record by record, each record a
+// RawMsg of its own (Image.Records reads without copying).
+type Reader struct {
+	img  *Image
+	recs *Records
 }
 
-// NewExportReader reads the whole file into memory, checks the magic and
+// NewReader reads the whole file into memory, checks the magic and
 // reads the header and base snapshot.
-func NewExportReader(r io.Reader) (*ExportReader, error) {
+func NewReader(r io.Reader) (*Reader, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("reading log export: %w", err)
 	}
-	img, err := OpenExportImage(data)
+	img, err := OpenImage(data)
 	if err != nil {
 		return nil, err
 	}
-	return &ExportReader{img: img, recs: img.Records()}, nil
+	return &Reader{img: img, recs: img.Records()}, nil
 }
 
 // Header is the file's header.
-func (e *ExportReader) Header() ExportHeader { return e.img.header }
+func (e *Reader) Header() Header { return e.img.header }
 
 // Base is the base snapshot (nil: none).
-func (e *ExportReader) Base() []byte { return e.img.base }
+func (e *Reader) Base() []byte { return e.img.base }
 
 func noEOF(err error) error {
 	if errors.Is(err, io.EOF) {
@@ -431,7 +433,7 @@ func noEOF(err error) error {
 
 // Next returns the next record, or io.EOF after the last one. A file that
 // ends without its trailer, or whose trailer count disagrees, is an error.
-func (e *ExportReader) Next() (*RawMsg, error) {
+func (e *Reader) Next() (*RawMsg, error) {
 	rec, err := e.recs.Next()
 	if err != nil {
 		return nil, err
