@@ -17,6 +17,9 @@ const (
 	// LeaseBucket is the KV bucket of node heartbeats and leader leases;
 	// heartbeats are not desired state and never grow the event log.
 	LeaseBucket = "STROM_LEASES"
+	// AllocBucket is the KV bucket of ClusterIP and NodePort claims (see
+	// events/alloc); the Services in the log say which claims are held.
+	AllocBucket = "STROM_ALLOC"
 )
 
 // StreamOptions tune the event stream.

@@ -72,12 +72,7 @@ func (s *Server) evict(ctx context.Context, actor string, req *Request) (*Respon
 		}
 	}
 	opts := events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun}
-	var res *events.Result
-	if pod.Spec.NodeName == "" {
-		res, err = s.cfg.Writer.Delete(ctx, k, ns, req.Name, "", opts)
-	} else {
-		res, err = s.cfg.Writer.MarkDeleting(ctx, k, ns, req.Name, pod.Spec.TerminationGracePeriodSeconds, opts)
-	}
+	res, err := s.cfg.Writer.Delete(ctx, k, ns, req.Name, events.DeleteOptions{}, opts) // graceful, as any pod delete
 	if err != nil {
 		return nil, err
 	}

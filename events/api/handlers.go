@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/strom-project/strom/events"
@@ -79,10 +78,6 @@ func (s *Server) write(ctx context.Context, verb, actor string, req *Request) (*
 		}
 	}
 	opts := events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun}
-	done, err := s.allocateService(ctx, verb, obj, req.DryRun) // allocate.go
-	if err != nil {
-		return nil, err
-	}
 	var res *events.Result
 	switch verb {
 	case VerbApply:
@@ -94,7 +89,6 @@ func (s *Server) write(ctx context.Context, verb, actor string, req *Request) (*
 	case VerbStatus:
 		res, err = s.cfg.Writer.UpdateStatus(ctx, obj, opts)
 	}
-	done(res, err)
 	if err != nil {
 		return nil, err
 	}
@@ -117,18 +111,26 @@ func (s *Server) delete(ctx context.Context, actor string, req *Request) (*Respo
 		return nil, events.Errorf(events.ReasonBadRequest, "delete: no name given")
 	}
 	opts := events.WriteOptions{Actor: actor, Cause: req.Cause, DryRun: req.DryRun}
-	if resp, handled, err := s.deleteWithPropagation(ctx, k, req, opts); handled {
-		return resp, err
+	d := events.DeleteOptions{
+		Precondition: req.ResourceVersion,
+		Propagation:  events.Propagation(req.Params["propagation"]),
+		Now:          req.Params["final"] == "true" || req.Params["force"] == "true",
 	}
-	if k.Kind == "Pod" {
-		return s.deletePod(ctx, k, req, opts)
+	switch d.Propagation {
+	case "", events.PropagationBackground, events.PropagationForeground, events.PropagationOrphan:
+	default:
+		return nil, events.Errorf(events.ReasonBadRequest, "propagation %q: want background, foreground or orphan", d.Propagation)
 	}
-	res, err := s.cfg.Writer.Delete(ctx, k, req.Namespace, req.Name, req.ResourceVersion, opts)
+	if g, ok := req.Params["grace"]; ok {
+		v, perr := strconv.ParseInt(g, 10, 64)
+		if perr != nil || v < 0 {
+			return nil, events.Errorf(events.ReasonBadRequest, "grace period %q: want a whole number of seconds >= 0", g)
+		}
+		d.GracePeriod = &v
+	}
+	res, err := s.cfg.Writer.Delete(ctx, k, req.Namespace, req.Name, d, opts)
 	if err != nil {
 		return nil, err
-	}
-	if !req.DryRun {
-		s.releaseService(ctx, res) // allocate.go
 	}
 	data, _ := json.Marshal(res.Object)
 	return &Response{Outcome: string(res.Outcome), Kind: k.Kind, Object: data, Seq: res.Seq}, nil
@@ -350,39 +352,4 @@ func History(ctx context.Context, js jetstream.JetStream, sealer *events.Sealer,
 		}
 	}
 	return out, nil
-}
-
-// deletePod deletes gracefully, as Kubernetes does: a pod bound to a node
-// is first marked (deletionTimestamp, grace period) so that its node stops
-// its containers; the node then deletes it for good (Params["final"]).
-// Unbound pods, grace 0 with force, and final deletions go at once.
-func (s *Server) deletePod(ctx context.Context, k *objects.Kind, req *Request, opts events.WriteOptions) (*Response, error) {
-	cur, err := s.cfg.Writer.Get(ctx, k, req.Namespace, req.Name)
-	if err != nil {
-		return nil, err
-	}
-	pod := cur.(*corev1.Pod)
-	final := req.Params["final"] == "true" || req.Params["force"] == "true" || pod.Spec.NodeName == ""
-	var res *events.Result
-	if final {
-		res, err = s.cfg.Writer.Delete(ctx, k, req.Namespace, req.Name, req.ResourceVersion, opts)
-	} else {
-		grace := pod.Spec.TerminationGracePeriodSeconds
-		if g, ok := req.Params["grace"]; ok {
-			v, perr := strconv.ParseInt(g, 10, 64)
-			if perr != nil || v < 0 {
-				return nil, events.Errorf(events.ReasonBadRequest, "grace period %q: want a whole number of seconds >= 0", g)
-			}
-			grace = &v
-		}
-		res, err = s.cfg.Writer.MarkDeleting(ctx, k, req.Namespace, req.Name, grace, opts)
-		if err == nil {
-			res.Outcome = events.Deleted
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	data, _ := json.Marshal(res.Object)
-	return &Response{Outcome: string(events.Deleted), Kind: k.Kind, Object: data, Seq: res.Seq}, nil
 }

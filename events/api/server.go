@@ -31,9 +31,6 @@ type ServerConfig struct {
 	MaxInFlight int
 	// ReadOnly refuses every write (a replay server).
 	ReadOnly bool
-	// Services allocates ClusterIPs and NodePorts on Service writes
-	// (allocate.go); nil allocates nothing.
-	Services *ServiceAllocator
 }
 
 // Server answers API requests.

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/alloc"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/projections/nodefeed"
@@ -200,7 +201,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 		}
 		return e.Data, e.Seq, true
 	}
-	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer"), View: view}); err != nil {
+	// Service allocation is a rule of the write path: every writer's
+	// Service write is allocated, every Service removal released.
+	services, err := alloc.NewServiceAllocator(ctx, d.js, cfg.ServiceCIDR, cfg.Replicas, cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
+	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer"), View: view,
+		Admission: []events.Admission{services}}); err != nil {
 		return nil, err
 	}
 	if err := d.proj.Start(ctx); err != nil {
@@ -213,14 +221,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err := d.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	alloc, err := api.NewServiceAllocator(ctx, d.js, cfg.ServiceCIDR, cfg.Replicas, cfg.Clock)
-	if err != nil {
-		return nil, err
-	}
 	d.api = api.NewServer(api.ServerConfig{
 		Conn: d.nc, Writer: d.writer, Projection: d.proj, Logger: log.Named("api"), Clock: cfg.Clock,
-		Info:     api.ClusterInfo{Version: Version, NATS: d.URL, DNS: cfg.ClusterDNS, ServiceCIDR: cfg.ServiceCIDR},
-		Services: alloc,
+		Info: api.ClusterInfo{Version: Version, NATS: d.URL, DNS: cfg.ClusterDNS, ServiceCIDR: cfg.ServiceCIDR},
 	})
 	if err := d.api.Start(ctx); err != nil {
 		return nil, err
