@@ -315,3 +315,53 @@ func TestWriterAllocatesForEveryCaller(t *testing.T) {
 		t.Fatalf("claims after delete %v, want none", c)
 	}
 }
+
+// interleave writes the Service through another writer during the first
+// attempt, between its read and its append.
+type interleave struct {
+	w    *events.Writer
+	done bool
+}
+
+func (i *interleave) Admit(ctx context.Context, k *objects.Kind, obj, _ objects.Object, _ bool) (func(*events.Result, error), error) {
+	if i.done || obj == nil || k.Kind != "Service" {
+		return nil, nil
+	}
+	i.done = true
+	other := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: obj.GetName(), Namespace: "default"},
+		Spec: corev1.ServiceSpec{ClusterIP: "10.43.200.1", Ports: []corev1.ServicePort{{Port: 80}}}}
+	_, err := i.w.Create(ctx, other, events.WriteOptions{Actor: "other"})
+	return nil, err
+}
+
+// A conflicting write between read and append retries the write: the
+// first attempt's fresh claim is undone, the retry keeps what is stored.
+func TestRetriedWriteLeavesNoClaim(t *testing.T) {
+	ctx := context.Background()
+	l := testutil.StartLog(t, testutil.NewFakeClock(time.Now()))
+	a, err := alloc.NewServiceAllocator(ctx, l.JS, "10.43.0.0/16", 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Admission: []events.Admission{&interleave{w: l.Writer}, a}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, events.WriteOptions{Actor: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Apply(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}, events.WriteOptions{Actor: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ip := res.Object.(*corev1.Service).Spec.ClusterIP; ip != "10.43.200.1" {
+		t.Fatalf("clusterIP %s, want the stored one kept", ip)
+	}
+	// The other writer claimed nothing (it has no allocator), so any
+	// claim left is the first attempt's.
+	keys, err := a.KV().Keys(ctx)
+	if !errors.Is(err, jetstream.ErrNoKeysFound) {
+		t.Fatalf("claims left behind: %v %v", keys, err)
+	}
+}
