@@ -149,7 +149,7 @@ func writeFixture(t *testing.T, sealer *events.Sealer) {
 		p.Status.Phase = corev1.PodRunning
 		do(w.UpdateStatus(ctx, p, o))
 	}
-	do(w.Delete(ctx, objects.ByKind("Pod"), "shop", "web-0", "", o))
+	do(w.Delete(ctx, objects.ByKind("Pod"), "shop", "web-0", events.DeleteOptions{Now: true}, o))
 	do(w.Apply(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a", Labels: map[string]string{"kubernetes.io/hostname": "node-a"}}}, o))
 	do(w.Apply(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Port: 80}}}}, o))

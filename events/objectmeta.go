@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/strom-project/strom/events/objects"
@@ -132,16 +131,4 @@ func invalid(k *objects.Kind, name string, errs utilvalidation.ErrorList) error 
 		msgs[i] = e.Error()
 	}
 	return Errorf(ReasonInvalid, "%s %q is invalid: %s", k.QualifiedName(), name, strings.Join(msgs, "; "))
-}
-
-// validateMeta checks what the write path itself relies on, before the
-// kind's own validation.
-func validateMeta(k *objects.Kind, obj objects.Object) utilvalidation.ErrorList {
-	var errs utilvalidation.ErrorList
-	p := utilvalidation.NewPath("metadata")
-	if obj.GetName() == "" {
-		errs = append(errs, utilvalidation.Required(p.Child("name"), "name is required"))
-	}
-	errs = append(errs, validation.ValidateLabels(obj.GetLabels(), p.Child("labels"))...)
-	return errs
 }

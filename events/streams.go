@@ -21,6 +21,9 @@ const (
 	// LeaderBucket is the KV bucket of the reconcilers' leader lease
 	// (reconcilers/leader creates it, with its own TTL).
 	LeaderBucket = "STROM_LEADER"
+	// AllocBucket is the KV bucket of ClusterIP and NodePort claims (see
+	// events/alloc); the Services in the log say which claims are held.
+	AllocBucket = "STROM_ALLOC"
 )
 
 // leaseKeyPrefix starts every node heartbeat key in LeaseBucket.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,9 +45,11 @@ type Result struct {
 	Warnings []string
 }
 
-// Writer is the write path: defaulting, validation, then an append with
-// per-object optimistic concurrency. It is the only code that publishes to
-// the event subjects.
+// Writer is the write path: defaulting, validation, the admissions (e.g.
+// Service allocation), then an append with per-object optimistic
+// concurrency; deletions follow Kubernetes' rules (Delete). It is the
+// only code that publishes to the event subjects, and its rules hold for
+// every caller alike.
 type Writer struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
@@ -62,13 +63,16 @@ type Writer struct {
 	log     *zap.Logger
 	retries int
 	view    ViewFunc
+	// admission are the rules applied to every write of the kinds they
+	// handle (see Admission).
+	admission []Admission
 }
 
-// WriterConfig configures a Writer.
 // ViewFunc looks an object up in a live view: its stored JSON and the
 // sequence of its last event; ok is false when the view does not hold it.
 type ViewFunc func(resource, namespace, name string) (data []byte, seq uint64, ok bool)
 
+// WriterConfig configures a Writer.
 type WriterConfig struct {
 	JetStream jetstream.JetStream
 	// Pool, if set, are more JetStream contexts (on their own connections)
@@ -80,6 +84,9 @@ type WriterConfig struct {
 	// View, if set, is tried first for an object's current state on
 	// writes (see readForWrite); the log stays the authority.
 	View ViewFunc
+	// Admission are rules every write goes through, in order, whoever
+	// writes (e.g. the Service allocator of events/alloc).
+	Admission []Admission
 }
 
 // NewWriter opens the event stream, which must exist (see EnsureStreams).
@@ -94,7 +101,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	w := &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8, view: cfg.View}
+	w := &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8, view: cfg.View, admission: cfg.Admission}
 	w.pool = []jetstream.Stream{st}
 	w.pools = cfg.Pool
 	for _, js := range cfg.Pool {
@@ -152,7 +159,7 @@ func (w *Writer) read(ctx context.Context, k *objects.Kind, ns, name string) (*c
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", subj, err)
 	}
-	obj.SetResourceVersion(strconv.FormatUint(m.Sequence, 10))
+	obj.SetResourceVersion(ResourceVersion(m.Sequence))
 	return &current{obj: obj, seq: m.Sequence, deleted: ev.Type == TypeDeleted, ev: ev}, nil
 }
 
@@ -163,7 +170,7 @@ func (w *Writer) readForWrite(ctx context.Context, k *objects.Kind, ns, name str
 		if data, seq, ok := w.view(k.Resource, ns, name); ok {
 			obj, err := objects.DecodeStored(k, data)
 			if err == nil {
-				obj.SetResourceVersion(strconv.FormatUint(seq, 10))
+				obj.SetResourceVersion(ResourceVersion(seq))
 				return &current{obj: obj, seq: seq}, true, nil
 			}
 		}
@@ -200,6 +207,7 @@ func scope(k *objects.Kind, ns string) string {
 }
 
 // prepare defaults and validates an incoming object and returns its kind.
+// Metadata is validated by objects' one metadata validation.
 func (w *Writer) prepare(obj objects.Object) (*objects.Kind, error) {
 	k, err := objects.KindOf(obj)
 	if err != nil {
@@ -207,11 +215,8 @@ func (w *Writer) prepare(obj objects.Object) (*objects.Kind, error) {
 	}
 	obj.GetObjectKind().SetGroupVersionKind(k.GVK())
 	obj.SetNamespace(scope(k, obj.GetNamespace()))
-	if errs := validateMeta(k, obj); len(errs) > 0 {
-		return nil, invalid(k, obj.GetName(), errs)
-	}
 	objects.Default(obj)
-	if errs := objects.Validate(obj); len(errs) > 0 {
+	if errs := objects.ValidateWrite(obj); len(errs) > 0 {
 		return nil, invalid(k, obj.GetName(), errs)
 	}
 	return k, nil
@@ -242,7 +247,7 @@ func precondition(k *objects.Kind, name, want string, cur *current) error {
 	if want == "" {
 		return nil
 	}
-	if strconv.FormatUint(cur.seq, 10) != want {
+	if ResourceVersion(cur.seq) != want {
 		return Errorf(ReasonConflict, "Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again (resourceVersion %s, current %d)", k.Resource, name, want, cur.seq)
 	}
 	return nil
@@ -288,18 +293,18 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 	if o.Actor == "" {
 		return nil, Errorf(ReasonBadRequest, "write without an actor")
 	}
-	obj := deepCopy(in)
-	k, err := w.prepare(obj)
+	base := deepCopy(in)
+	k, err := w.prepare(base)
 	if err != nil {
 		return nil, err
 	}
-	ns, name := obj.GetNamespace(), obj.GetName()
+	ns, name := base.GetNamespace(), base.GetName()
 	var warnings []string
 	if m != modeStatus {
-		warnings = objects.Warnings(obj)
+		warnings = objects.Warnings(base)
 	}
-	wantRV := obj.GetResourceVersion()
-	for attempt := 0; ; attempt++ {
+	wantRV := base.GetResourceVersion()
+	return w.retry(wantRV, func(attempt int) (*Result, error) {
 		// The first try takes the current state from the live view when it
 		// has the object (one round trip less); the append's expected
 		// sequence catches a stale view. Anything decided on the view alone
@@ -311,36 +316,54 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 		if err := precondition(k, name, wantRV, cur); err != nil {
 			return nil, err
 		}
-		next, typ, err := w.next(k, obj, cur, m)
-		if err != nil {
-			if fromView {
-				continue
+		obj := base
+		done := func(*Result, error) {}
+		if m != modeStatus && len(w.admission) > 0 {
+			obj = deepCopy(base) // admissions change it: each attempt starts afresh
+			var stored objects.Object
+			if cur.exists() {
+				stored = cur.obj
 			}
-			return nil, err
-		}
-		if next == nil {
-			if fromView {
-				continue
-			}
-			return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq, Warnings: warnings}, nil
-		}
-		// An existing object's namespace exists (deleting a namespace
-		// deletes its objects first), so only creations look it up.
-		if typ == TypeCreated {
-			if err := w.checkNamespace(ctx, k, ns, true); err != nil {
+			if done, err = w.admit(ctx, k, obj, stored, o.DryRun); err != nil {
+				if fromView {
+					return nil, errStale
+				}
 				return nil, err
 			}
 		}
-		res, err := w.append(ctx, k, next, typ, cur.seq, o)
-		if IsConflict(err) && wantRV == "" && attempt < w.retries {
-			continue // someone wrote in between: redo the read-modify-write
-		}
+		res, err := w.writeAttempt(ctx, k, obj, cur, fromView, m, o)
+		done(res, err)
 		if err != nil {
 			return nil, err
 		}
 		res.Warnings = warnings
 		return res, nil
+	})
+}
+
+// writeAttempt computes and appends one attempt's change.
+func (w *Writer) writeAttempt(ctx context.Context, k *objects.Kind, obj objects.Object, cur *current, fromView bool, m mode, o WriteOptions) (*Result, error) {
+	next, typ, err := w.next(k, obj, cur, m)
+	if err != nil {
+		if fromView {
+			return nil, errStale
+		}
+		return nil, err
 	}
+	if next == nil {
+		if fromView {
+			return nil, errStale
+		}
+		return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq}, nil
+	}
+	// An existing object's namespace exists (deleting a namespace
+	// deletes its objects first), so only creations look it up.
+	if typ == TypeCreated {
+		if err := w.checkNamespace(ctx, k, obj.GetNamespace(), true); err != nil {
+			return nil, err
+		}
+	}
+	return w.append(ctx, k, next, typ, cur.seq, o)
 }
 
 // next computes the object to append given the current state, or nil when
@@ -432,73 +455,6 @@ func keepSystemMetadata(next, cur objects.Object) {
 	}
 }
 
-// Delete removes an object: a Deleted event carrying its last state, with
-// deletionTimestamp set. preconditionRV, if not empty, must match.
-func (w *Writer) Delete(ctx context.Context, k *objects.Kind, ns, name, preconditionRV string, o WriteOptions) (*Result, error) {
-	if o.Actor == "" {
-		return nil, Errorf(ReasonBadRequest, "write without an actor")
-	}
-	ns = scope(k, ns)
-	for attempt := 0; ; attempt++ {
-		cur, err := w.read(ctx, k, ns, name)
-		if err != nil {
-			return nil, err
-		}
-		if !cur.exists() {
-			return nil, notFound(k, name)
-		}
-		if err := precondition(k, name, preconditionRV, cur); err != nil {
-			return nil, err
-		}
-		final := deepCopy(cur.obj)
-		if final.GetDeletionTimestamp() == nil {
-			now := metav1.NewTime(w.clock.Now().UTC().Truncate(time.Second))
-			final.SetDeletionTimestamp(&now)
-		}
-		res, err := w.append(ctx, k, final, TypeDeleted, cur.seq, o)
-		if IsConflict(err) && preconditionRV == "" && attempt < w.retries {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		res.Outcome = Deleted
-		return res, nil
-	}
-}
-
-// MarkDeleting starts a graceful deletion: it sets deletionTimestamp (and
-// deletionGracePeriodSeconds when grace is not nil) with an Updated event.
-// The object stays until whoever must finish the deletion (the node for a
-// pod, the namespace controller for a namespace) calls Delete.
-func (w *Writer) MarkDeleting(ctx context.Context, k *objects.Kind, ns, name string, grace *int64, o WriteOptions) (*Result, error) {
-	if o.Actor == "" {
-		return nil, Errorf(ReasonBadRequest, "write without an actor")
-	}
-	ns = scope(k, ns)
-	for attempt := 0; ; attempt++ {
-		cur, err := w.read(ctx, k, ns, name)
-		if err != nil {
-			return nil, err
-		}
-		if !cur.exists() {
-			return nil, notFound(k, name)
-		}
-		if cur.obj.GetDeletionTimestamp() != nil {
-			return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq}, nil
-		}
-		next := deepCopy(cur.obj)
-		now := metav1.NewTime(w.clock.Now().UTC().Truncate(time.Second))
-		next.SetDeletionTimestamp(&now)
-		next.SetDeletionGracePeriodSeconds(grace)
-		res, err := w.append(ctx, k, next, TypeUpdated, cur.seq, o)
-		if IsConflict(err) && attempt < w.retries {
-			continue
-		}
-		return res, err
-	}
-}
-
 // append publishes one event, expecting the subject's last sequence to be
 // expect (0: no event yet). A mismatch is a Conflict.
 func (w *Writer) append(ctx context.Context, k *objects.Kind, obj objects.Object, typ Type, expect uint64, o WriteOptions) (*Result, error) {
@@ -529,7 +485,7 @@ func (w *Writer) append(ctx context.Context, k *objects.Kind, obj objects.Object
 		}
 		return nil, fmt.Errorf("appending %s event for %s %s: %w", typ, k.Resource, ev.Key(), err)
 	}
-	obj.SetResourceVersion(strconv.FormatUint(ack.Sequence, 10))
+	obj.SetResourceVersion(ResourceVersion(ack.Sequence))
 	return &Result{Outcome: outcome, Object: obj, Seq: ack.Sequence, EventID: ev.ID}, nil
 }
 

@@ -254,14 +254,14 @@ func TestDeleteThenRecreateGetsNewUID(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := objects.ByKind("Deployment")
-	del, err := l.Writer.Delete(ctx, k, "default", "web", "", user("a"))
+	del, err := l.Writer.Delete(ctx, k, "default", "web", events.DeleteOptions{Now: true}, user("a"))
 	if err != nil || del.Outcome != events.Deleted {
 		t.Fatalf("delete: %v %v", del, err)
 	}
 	if _, err := l.Writer.Get(ctx, k, "default", "web"); !events.IsNotFound(err) {
 		t.Fatalf("get after delete: %v, want NotFound", err)
 	}
-	if _, err := l.Writer.Delete(ctx, k, "default", "web", "", user("a")); !events.IsNotFound(err) {
+	if _, err := l.Writer.Delete(ctx, k, "default", "web", events.DeleteOptions{Now: true}, user("a")); !events.IsNotFound(err) {
 		t.Fatalf("second delete: %v, want NotFound", err)
 	}
 	again, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("a"))

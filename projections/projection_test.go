@@ -47,7 +47,7 @@ func scenario(t *testing.T, l *logtest.Log, n int) []uint64 {
 		case 0, 1:
 			_, err = w.Apply(ctx, pod(name, "node-"+strconv.Itoa(i%3), map[string]string{"app": "a" + strconv.Itoa(i%2), "i": strconv.Itoa(i)}), opts())
 		case 2:
-			_, err = w.Delete(ctx, podKind, "default", name, "", opts())
+			_, err = w.Delete(ctx, podKind, "default", name, events.DeleteOptions{Now: true}, opts())
 			if events.IsNotFound(err) {
 				err = nil
 			}
@@ -306,7 +306,7 @@ func TestReadYourWritesAndWatch(t *testing.T) {
 			t.Fatalf("read after write did not see #%d", res.Seq)
 		}
 	}
-	if _, err := l.Writer.Delete(ctx, objects.ByKind("Pod"), "default", "p0", "", opts()); err != nil {
+	if _, err := l.Writer.Delete(ctx, objects.ByKind("Pod"), "default", "p0", events.DeleteOptions{Now: true}, opts()); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -355,7 +355,7 @@ func TestWatchFromAResourceVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Live events after the watch started arrive after the history.
-	if _, err := l.Writer.Delete(ctx, objects.ByKind("Pod"), "default", "p0", "", opts()); err != nil {
+	if _, err := l.Writer.Delete(ctx, objects.ByKind("Pod"), "default", "p0", events.DeleteOptions{Now: true}, opts()); err != nil {
 		t.Fatal(err)
 	}
 	var got []string

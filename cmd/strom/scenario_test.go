@@ -110,9 +110,9 @@ func (s *scenario) write(t *testing.T) {
 	n := node.Object.(*corev1.Node).DeepCopy()
 	n.Status.Conditions[0].Status = corev1.ConditionUnknown
 	notReady := step(w.UpdateStatus(ctx, n, as("node-controller", "heartbeat-expired:node-a")))
-	step(w.Delete(ctx, objects.ByKind("Pod"), "shop", "web-1-a", "", as("node-controller", notReady.EventID)))
+	step(w.Delete(ctx, objects.ByKind("Pod"), "shop", "web-1-a", events.DeleteOptions{Now: true}, as("node-controller", notReady.EventID)))
 	s.afterNodeFailure = s.lastSeq(t)
-	step(w.Delete(ctx, objects.ByKind("ConfigMap"), "shop", "app.config", "", as("admin", "req:cm-delete")))
+	step(w.Delete(ctx, objects.ByKind("ConfigMap"), "shop", "app.config", events.DeleteOptions{Now: true}, as("admin", "req:cm-delete")))
 	s.end = s.lastSeq(t)
 	logtest.Eventually(t, 10*time.Second, func() error {
 		return s.d.Projection().Store().WaitFor(ctx, s.end)

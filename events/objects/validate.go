@@ -13,7 +13,14 @@ func Default(obj Object) {
 // Validate checks an object as the API server would. Every error names the
 // field path at fault, e.g. spec.template.spec.containers[0].image.
 func Validate(obj Object) field.ErrorList {
-	return validateObject(obj)
+	return validateObject(obj, false)
+}
+
+// ValidateWrite is Validate as the write path applies it: the same
+// checks, except that generateName does not stand in for a name (the
+// write path does not generate names).
+func ValidateWrite(obj Object) field.ErrorList {
+	return validateObject(obj, true)
 }
 
 // Warnings lists fields the object sets that Strom stores but does not act

@@ -32,12 +32,12 @@ var (
 	specPath     = field.NewPath("spec")
 )
 
-func validateObject(obj Object) field.ErrorList {
+func validateObject(obj Object, write bool) field.ErrorList {
 	k, err := KindOf(obj)
 	if err != nil {
 		return field.ErrorList{field.InternalError(nil, err)}
 	}
-	errs := validateObjectMeta(obj, k.Namespaced, nameRule(k), metadataPath)
+	errs := validateObjectMeta(obj, k.Namespaced, nameRule(k), write, metadataPath)
 	return append(errs, validateBody(obj)...)
 }
 
@@ -80,10 +80,12 @@ func cronJobName(name string, prefix bool) []string {
 	return msgs
 }
 
-// validateObjectMeta checks metadata as on create. Unlike Kubernetes it
-// does not generate names: a name is required unless generateName is set,
-// in which case the writer generates one before storing.
-func validateObjectMeta(m metav1.Object, namespaced bool, nameFn apivalidation.ValidateNameFunc, p *field.Path) field.ErrorList {
+// validateObjectMeta checks metadata as on create; it is the only
+// metadata validation (the write path uses it through ValidateWrite). A
+// name is required unless generateName is set; for a write (write true)
+// a name is always required, since Strom's write path does not generate
+// names.
+func validateObjectMeta(m metav1.Object, namespaced bool, nameFn apivalidation.ValidateNameFunc, write bool, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if g := m.GetGenerateName(); g != "" {
 		for _, msg := range nameFn(g, true) {
@@ -91,8 +93,11 @@ func validateObjectMeta(m metav1.Object, namespaced bool, nameFn apivalidation.V
 		}
 	}
 	if name := m.GetName(); name == "" {
-		if m.GetGenerateName() == "" {
+		switch {
+		case m.GetGenerateName() == "":
 			errs = append(errs, field.Required(p.Child("name"), ""))
+		case write:
+			errs = append(errs, field.Required(p.Child("name"), "name is required: generateName is not supported"))
 		}
 	} else {
 		for _, msg := range nameFn(name, false) {

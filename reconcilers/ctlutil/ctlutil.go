@@ -167,30 +167,6 @@ func WaitFor(ctx context.Context, st *projections.Store, seq uint64) error {
 	return st.WaitFor(ctx, seq)
 }
 
-// PodKind is the Pod kind.
-var PodKind = objects.ByKind("Pod")
-
-// DeletePod deletes a pod as the API does: a pod bound to a node is
-// marked deleting and its node finishes the deletion; an unbound pod, or
-// any pod when force is set, is deleted for good. Already-gone pods are
-// not an error.
-func DeletePod(ctx context.Context, w *events.Writer, pod *corev1.Pod, force bool, o events.WriteOptions) (*events.Result, error) {
-	var res *events.Result
-	var err error
-	if force || pod.Spec.NodeName == "" {
-		res, err = w.Delete(ctx, PodKind, pod.Namespace, pod.Name, "", o)
-	} else {
-		res, err = w.MarkDeleting(ctx, PodKind, pod.Namespace, pod.Name, pod.Spec.TerminationGracePeriodSeconds, o)
-	}
-	if events.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("deleting pod %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
-	return res, nil
-}
-
 // Log returns env's logger named for a controller.
 func Log(env manager.Env, name string) *zap.Logger {
 	if env.Logger == nil {

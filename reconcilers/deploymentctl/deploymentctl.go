@@ -217,7 +217,7 @@ func (r *Reconciler) apply(ctx context.Context, d *appsv1.Deployment, owned []*a
 		}
 	}
 	for _, rs := range acts.Delete {
-		res, err := w.Delete(ctx, rsKind, rs.Namespace, rs.Name, "", o)
+		res, err := w.Delete(ctx, rsKind, rs.Namespace, rs.Name, events.DeleteOptions{Now: true}, o)
 		if err != nil && !events.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("deleting old replicaset %s: %w", rs.Name, err))
 			continue

@@ -105,7 +105,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	if !ok {
 		r.forget(key)
 		if hasEP && cur.Annotations[ManagedAnnotation] != "" {
-			_, err := r.env.Writer.Delete(ctx, objects.ByKind("Endpoints"), ns, name, "", r.opts(ctx))
+			_, err := r.env.Writer.Delete(ctx, objects.ByKind("Endpoints"), ns, name, events.DeleteOptions{Now: true}, r.opts(ctx))
 			if err != nil && !events.IsNotFound(err) {
 				return controller.Result{}, fmt.Errorf("deleting endpoints %s: %w", key, err)
 			}

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/controller"
@@ -236,23 +235,30 @@ func (r *Reconciler) delete(ctx context.Context, e *projections.Entry, obj objec
 		if pod.DeletionTimestamp != nil {
 			return nil
 		}
-		_, err := ctlutil.DeletePod(ctx, r.env.Writer, pod, false, o)
-		if err == nil {
-			r.rec.Eventf(ctx, pod, corev1.EventTypeNormal, "Killing", "Deleting pod %s: its owner is gone", pod.Name)
+		_, err := r.env.Writer.Delete(ctx, k, pod.Namespace, pod.Name, events.DeleteOptions{}, o) // graceful
+		if events.IsNotFound(err) {
+			return nil
 		}
-		return err
+		if err != nil {
+			return fmt.Errorf("deleting pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+		r.rec.Eventf(ctx, pod, corev1.EventTypeNormal, "Killing", "Deleting pod %s: its owner is gone", pod.Name)
+		return nil
 	}
 	if foreground && len(r.dependents(e.UID)) > 0 {
 		if obj.GetDeletionTimestamp() != nil {
 			return nil
 		}
-		_, err := api.MarkForDeletion(ctx, r.env.Writer, k, obj.GetNamespace(), obj.GetName(), FinalizerForeground, o)
+		_, err := r.env.Writer.Delete(ctx, k, obj.GetNamespace(), obj.GetName(), events.DeleteOptions{Propagation: events.PropagationForeground}, o)
 		if events.IsNotFound(err) {
 			return nil
 		}
-		return err
+		if err != nil {
+			return fmt.Errorf("deleting %s %s in foreground: %w", k.Resource, e.Key(), err)
+		}
+		return nil
 	}
-	_, err = r.env.Writer.Delete(ctx, k, obj.GetNamespace(), obj.GetName(), "", o)
+	_, err = r.env.Writer.Delete(ctx, k, obj.GetNamespace(), obj.GetName(), events.DeleteOptions{Now: true}, o)
 	if events.IsNotFound(err) {
 		return nil
 	}
@@ -320,7 +326,7 @@ func (r *Reconciler) finish(ctx context.Context, obj objects.Object, fin string)
 			return nil // another finalizer still holds it
 		}
 	}
-	_, err = r.env.Writer.Delete(ctx, k, obj.GetNamespace(), obj.GetName(), obj.GetResourceVersion(), ctlutil.Opts(ctx, Actor))
+	_, err = r.env.Writer.Delete(ctx, k, obj.GetNamespace(), obj.GetName(), events.DeleteOptions{Precondition: obj.GetResourceVersion(), Now: true}, ctlutil.Opts(ctx, Actor))
 	if events.IsNotFound(err) || events.IsConflict(err) {
 		return nil
 	}

@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/reconcilers/ctlutil/ctltest"
 	"github.com/strom-project/strom/reconcilers/gc"
@@ -52,7 +51,7 @@ func TestBackgroundCollectsOrphanedDependents(t *testing.T) {
 	if n := e.Count("pods", "default"); n != 3 {
 		t.Fatalf("%d pods with their owner alive, want 3", n)
 	}
-	if _, err := e.Writer.Delete(context.Background(), objects.ByKind("ReplicaSet"), "default", "rs", "", events.WriteOptions{Actor: "test"}); err != nil {
+	if _, err := e.Writer.Delete(context.Background(), objects.ByKind("ReplicaSet"), "default", "rs", events.DeleteOptions{Now: true}, events.WriteOptions{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	e.Sync()
@@ -76,7 +75,7 @@ func TestOwnerUIDMismatchIsGone(t *testing.T) {
 	e := ctltest.Start(t)
 	rs := e.Create(rsJSON)
 	dependent(e, "p", "", rs)
-	if _, err := e.Writer.Delete(context.Background(), objects.ByKind("ReplicaSet"), "default", "rs", "", events.WriteOptions{Actor: "test"}); err != nil {
+	if _, err := e.Writer.Delete(context.Background(), objects.ByKind("ReplicaSet"), "default", "rs", events.DeleteOptions{Now: true}, events.WriteOptions{Actor: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	e.Create(rsJSON) // same name, new uid
@@ -96,7 +95,7 @@ func TestOrphanAndForeground(t *testing.T) {
 	rs := e.Create(rsJSON)
 	dependent(e, "p", "n1", rs)
 	r := gc.New(e.Env)
-	if _, err := api.MarkForDeletion(ctx, e.Writer, rsKind, "default", "rs", gc.FinalizerOrphan, o); err != nil {
+	if _, err := e.Writer.Delete(ctx, rsKind, "default", "rs", events.DeleteOptions{Propagation: events.PropagationOrphan}, o); err != nil {
 		t.Fatal(err)
 	}
 	e.Sync()
@@ -111,7 +110,7 @@ func TestOrphanAndForeground(t *testing.T) {
 
 	rs = e.Create(rsJSON)
 	dependent(e, "q", "n1", rs)
-	if _, err := api.MarkForDeletion(ctx, e.Writer, rsKind, "default", "rs", gc.FinalizerForeground, o); err != nil {
+	if _, err := e.Writer.Delete(ctx, rsKind, "default", "rs", events.DeleteOptions{Propagation: events.PropagationForeground}, o); err != nil {
 		t.Fatal(err)
 	}
 	e.Sync()
@@ -123,7 +122,7 @@ func TestOrphanAndForeground(t *testing.T) {
 		t.Fatal("foreground: owner deleted before its dependent")
 	}
 	// The node confirms: the pod goes, then the owner.
-	if _, err := e.Writer.Delete(ctx, objects.ByKind("Pod"), "default", "q", "", o); err != nil {
+	if _, err := e.Writer.Delete(ctx, objects.ByKind("Pod"), "default", "q", events.DeleteOptions{Now: true}, o); err != nil {
 		t.Fatal(err)
 	}
 	e.Sync()

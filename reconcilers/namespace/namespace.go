@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/controller"
@@ -66,8 +65,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 		return controller.Result{}, nil
 	}
 	o := ctlutil.Opts(ctx, Actor)
-	if _, err := api.SetNamespaceTerminating(ctx, r.env.Writer, ns, o); err != nil && !events.IsNotFound(err) && !events.IsConflict(err) {
-		return controller.Result{}, err
+	if ns.Status.Phase != corev1.NamespaceTerminating {
+		// Deleting a namespace marks it Terminating in the same event; a
+		// namespace marked otherwise is made Terminating here (Delete of a
+		// deleting namespace does only that).
+		if _, err := r.env.Writer.Delete(ctx, nsKind, "", key, events.DeleteOptions{}, o); err != nil && !events.IsNotFound(err) && !events.IsConflict(err) {
+			return controller.Result{}, fmt.Errorf("marking namespace %s Terminating: %w", key, err)
+		}
 	}
 	left, err := r.empty(ctx, key, o)
 	if err != nil {
@@ -76,7 +80,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	if left > 0 {
 		return controller.Result{RequeueAfter: r.Poll}, nil
 	}
-	if _, err := r.env.Writer.Delete(ctx, nsKind, "", key, "", o); err != nil && !events.IsNotFound(err) {
+	if _, err := r.env.Writer.Delete(ctx, nsKind, "", key, events.DeleteOptions{Now: true}, o); err != nil && !events.IsNotFound(err) {
 		return controller.Result{}, fmt.Errorf("deleting namespace %s: %w", key, err)
 	}
 	return controller.Result{}, nil
@@ -103,12 +107,12 @@ func (r *Reconciler) empty(ctx context.Context, ns string, o events.WriteOptions
 				if pod.DeletionTimestamp != nil {
 					continue // its node finishes it
 				}
-				if _, err := ctlutil.DeletePod(ctx, r.env.Writer, pod, false, o); err != nil {
-					errs = append(errs, err)
+				if _, err := r.env.Writer.Delete(ctx, k, ns, pod.Name, events.DeleteOptions{}, o); err != nil && !events.IsNotFound(err) { // graceful
+					errs = append(errs, fmt.Errorf("deleting pod %s/%s: %w", ns, pod.Name, err))
 				}
 				continue
 			}
-			if _, err := r.env.Writer.Delete(ctx, k, ns, e.Name, "", o); err != nil && !events.IsNotFound(err) {
+			if _, err := r.env.Writer.Delete(ctx, k, ns, e.Name, events.DeleteOptions{Now: true}, o); err != nil && !events.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("deleting %s %s: %w", k.Resource, e.Key(), err))
 			}
 		}

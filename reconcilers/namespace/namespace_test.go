@@ -48,7 +48,7 @@ func TestEmptiesThenDeletes(t *testing.T) {
 		t.Fatalf("configmaps %d, pod deleting %v, requeue %v", e.Count("configmaps", "team"), p.DeletionTimestamp, res.RequeueAfter)
 	}
 	// The node confirms the pod's deletion: the namespace goes.
-	if _, err := e.Writer.Delete(ctx, objects.ByKind("Pod"), "team", "p", "", o); err != nil {
+	if _, err := e.Writer.Delete(ctx, objects.ByKind("Pod"), "team", "p", events.DeleteOptions{Now: true}, o); err != nil {
 		t.Fatal(err)
 	}
 	e.Sync()

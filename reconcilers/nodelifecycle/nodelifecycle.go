@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/controller"
 	"github.com/strom-project/strom/reconcilers/ctlutil"
@@ -227,8 +228,9 @@ func (r *Reconciler) evict(ctx context.Context, node string, taint *corev1.Taint
 		if taint != nil && toleratesForever(pod, taint) {
 			continue
 		}
-		if _, err := ctlutil.DeletePod(ctx, r.env.Writer, pod, true, o); err != nil {
-			errs = append(errs, err)
+		_, err = r.env.Writer.Delete(ctx, podKind, pod.Namespace, pod.Name, events.DeleteOptions{Now: true}, o)
+		if err != nil && !events.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting pod %s/%s: %w", pod.Namespace, pod.Name, err))
 			continue
 		}
 		r.rec.Eventf(ctx, pod, corev1.EventTypeNormal, "TaintManagerEviction", "Deleting pod %s/%s: %s", pod.Namespace, pod.Name, why)
@@ -280,3 +282,6 @@ func findTaint(n *corev1.Node, key string) *corev1.Taint {
 }
 
 func seqOf(n *corev1.Node) uint64 { return events.SeqOf(n.ResourceVersion) }
+
+// podKind is the Pod kind.
+var podKind = objects.ByKind("Pod")

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/controller"
 	"github.com/strom-project/strom/reconcilers/ctlutil"
@@ -207,7 +208,12 @@ func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, plan repl
 	for _, p := range plan.Delete {
 		p := p
 		do(func() (*events.Result, error) {
-			res, err := ctlutil.DeletePod(ctx, w, p, false, o)
+			res, err := w.Delete(ctx, podKind, p.Namespace, p.Name, events.DeleteOptions{}, o) // graceful
+			if events.IsNotFound(err) {
+				res, err = nil, nil
+			} else if err != nil {
+				err = fmt.Errorf("deleting pod %s/%s: %w", p.Namespace, p.Name, err)
+			}
 			if err == nil {
 				r.rec.Eventf(ctx, rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 			}
@@ -233,3 +239,6 @@ func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, plan repl
 	}
 	return errors.Join(errs...)
 }
+
+// podKind is the Pod kind.
+var podKind = objects.ByKind("Pod")

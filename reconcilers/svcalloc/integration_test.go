@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/alloc"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/reconcilers/manager"
 	"github.com/strom-project/strom/reconcilers/svcalloc"
@@ -38,11 +40,11 @@ func TestReleasesOrphanClaims(t *testing.T) {
 	if err := json.Unmarshal(resp.Object, &live); err != nil {
 		t.Fatal(err)
 	}
-	kv, err := d.JetStream().KeyValue(ctx, api.AllocBucket)
+	kv, err := d.JetStream().KeyValue(ctx, events.AllocBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	orphan, _ := json.Marshal(api.Claim{Namespace: "default", Name: "crashed", Time: time.Now().Add(-time.Hour)})
+	orphan, _ := json.Marshal(alloc.Claim{Namespace: "default", Name: "crashed", Time: time.Now().Add(-time.Hour)})
 	if _, err := kv.Create(ctx, "ip.10-43-0-99", orphan); err != nil {
 		t.Fatal(err)
 	}
@@ -53,12 +55,12 @@ func TestReleasesOrphanClaims(t *testing.T) {
 		}
 		return fmt.Errorf("orphan claim still held: %v", err)
 	})
-	for _, k := range api.ServiceClaims(&live) {
+	for _, k := range alloc.ServiceClaims(&live) {
 		if _, err := kv.Get(ctx, k); err != nil {
 			t.Fatalf("claim %s of a live service: %v", k, err)
 		}
 	}
-	if len(api.ServiceClaims(&live)) != 2 {
-		t.Fatalf("live service holds %v", api.ServiceClaims(&live))
+	if len(alloc.ServiceClaims(&live)) != 2 {
+		t.Fatalf("live service holds %v", alloc.ServiceClaims(&live))
 	}
 }

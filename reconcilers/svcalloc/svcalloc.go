@@ -1,10 +1,15 @@
-// Package svcalloc garbage-collects ClusterIP and NodePort claims (see
-// events/api/allocate.go) that no Service holds: those of Services
-// deleted without going through the API (the garbage collector, the
-// namespace controller) and those left by a crash between claiming and
-// writing. It is level-based: each run compares every claim with the
-// Services in the view. A claim younger than Grace is kept, so a write
-// that has claimed but not yet reached the view is never robbed.
+// Package svcalloc is the level-based repair of ClusterIP and NodePort
+// claims (see events/alloc). Allocation is a rule of the write path: every
+// Service write claims, a failed or retried write undoes its claims, and
+// every Service removal — by a user, a controller, the garbage collector
+// or the namespace controller — releases them when its Deleted event is
+// appended. The one failure mode left is a crash (or a lost connection)
+// between a claim and its append, or between an append and the release
+// that follows it: a claim no Service holds. In normal operation there is
+// none and this reconciler releases nothing. Each run compares every
+// claim with the Services in the view; a claim younger than Grace is
+// kept, so a write that has claimed but not yet reached the view is
+// never robbed.
 package svcalloc
 
 import (
@@ -19,7 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/events/alloc"
 	"github.com/strom-project/strom/reconcilers/controller"
 	"github.com/strom-project/strom/reconcilers/manager"
 )
@@ -69,7 +74,7 @@ func (r *Reconciler) Keys() []string { return []string{Key} }
 type ClaimEntry struct {
 	Key      string
 	Revision uint64
-	Claim    api.Claim
+	Claim    alloc.Claim
 }
 
 // Stale returns the claims to release: older than grace and not held by
@@ -91,9 +96,9 @@ func Stale(claims []ClaimEntry, held map[string]map[string]bool, now time.Time, 
 // Reconcile releases stale claims and comes back after Period.
 func (r *Reconciler) Reconcile(ctx context.Context, _ string) (controller.Result, error) {
 	if r.kv == nil {
-		kv, err := r.env.Writer.JetStream().KeyValue(ctx, api.AllocBucket)
+		kv, err := r.env.Writer.JetStream().KeyValue(ctx, events.AllocBucket)
 		if err != nil {
-			return controller.Result{}, fmt.Errorf("opening %s: %w", api.AllocBucket, err)
+			return controller.Result{}, fmt.Errorf("opening %s: %w", events.AllocBucket, err)
 		}
 		r.kv = kv
 	}
@@ -116,7 +121,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ string) (controller.Result
 		if err != nil {
 			continue
 		}
-		for _, key := range api.ServiceClaims(obj.(*corev1.Service)) {
+		for _, key := range alloc.ServiceClaims(obj.(*corev1.Service)) {
 			held[k][key] = true
 		}
 	}
@@ -148,7 +153,7 @@ func (r *Reconciler) claims(ctx context.Context) ([]ClaimEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading claim %s: %w", k, err)
 		}
-		var c api.Claim
+		var c alloc.Claim
 		if err := json.Unmarshal(e.Value(), &c); err != nil {
 			r.env.Logger.Warn("unreadable claim", zap.String("key", k), zap.Error(err))
 			continue

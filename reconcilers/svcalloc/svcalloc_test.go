@@ -4,18 +4,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/events/alloc"
 )
 
 func TestStale(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	old := now.Add(-time.Minute)
 	claims := []ClaimEntry{
-		{Key: "ip.10-43-0-20", Claim: api.Claim{Namespace: "default", Name: "web", Time: old}},     // held
-		{Key: "nodeport.30001", Claim: api.Claim{Namespace: "default", Name: "web", Time: old}},    // no longer held by web
-		{Key: "ip.10-43-0-21", Claim: api.Claim{Namespace: "default", Name: "gone", Time: old}},    // service gone
-		{Key: "ip.10-43-0-22", Claim: api.Claim{Namespace: "default", Name: "writing", Time: now}}, // too young
-		{Key: "ip.10-43-0-23", Claim: api.Claim{Namespace: "other", Name: "web", Time: old}},       // other namespace
+		{Key: "ip.10-43-0-20", Claim: alloc.Claim{Namespace: "default", Name: "web", Time: old}},     // held
+		{Key: "nodeport.30001", Claim: alloc.Claim{Namespace: "default", Name: "web", Time: old}},    // no longer held by web
+		{Key: "ip.10-43-0-21", Claim: alloc.Claim{Namespace: "default", Name: "gone", Time: old}},    // service gone
+		{Key: "ip.10-43-0-22", Claim: alloc.Claim{Namespace: "default", Name: "writing", Time: now}}, // too young
+		{Key: "ip.10-43-0-23", Claim: alloc.Claim{Namespace: "other", Name: "web", Time: old}},       // other namespace
 	}
 	held := map[string]map[string]bool{"default/web": {"ip.10-43-0-20": true}}
 	got := Stale(claims, held, now, 30*time.Second)

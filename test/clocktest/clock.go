@@ -1,5 +1,5 @@
 // Package clocktest has a settable clock for tests. It imports nothing of
-// Strom's, so every package's own tests can use it (test/testutil, which
+// Strom's, so every package's own tests can use it (test/logtest, which
 // starts whole control planes, cannot be imported by the packages it
 // depends on).
 package clocktest

@@ -42,9 +42,6 @@ type Config struct {
 	// Source is shown by stream info: "live", or "file:<path>" for a
 	// replay.
 	Source string
-	// Services allocates ClusterIPs and NodePorts on Service writes; nil
-	// allocates nothing.
-	Services *api.ServiceAllocator
 }
 
 // Core answers API requests, whichever transport they came through.

@@ -52,12 +52,7 @@ func (c *Core) evict(ctx context.Context, who Caller, req *api.Request) (*api.Re
 		}
 	}
 	opts := events.WriteOptions{Actor: who.User, Cause: req.Cause, DryRun: req.DryRun}
-	var res *events.Result
-	if pod.Spec.NodeName == "" {
-		res, err = c.cfg.Writer.Delete(ctx, k, ns, req.Name, "", opts)
-	} else {
-		res, err = c.cfg.Writer.MarkDeleting(ctx, k, ns, req.Name, pod.Spec.TerminationGracePeriodSeconds, opts)
-	}
+	res, err := c.cfg.Writer.Delete(ctx, k, ns, req.Name, events.DeleteOptions{}, opts) // graceful, as any pod delete
 	if err != nil {
 		return nil, err
 	}

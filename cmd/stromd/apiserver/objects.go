@@ -65,10 +65,6 @@ func (c *Core) write(ctx context.Context, verbName string, who Caller, req *api.
 		}
 	}
 	opts := events.WriteOptions{Actor: who.User, Cause: req.Cause, DryRun: req.DryRun}
-	done, err := c.allocateService(ctx, verbName, obj, req.DryRun) // delete.go
-	if err != nil {
-		return nil, err
-	}
 	w := c.cfg.Writer
 	var res *events.Result
 	switch verbName {
@@ -81,7 +77,6 @@ func (c *Core) write(ctx context.Context, verbName string, who Caller, req *api.
 	case api.VerbStatus:
 		res, err = w.UpdateStatus(ctx, obj, opts)
 	}
-	done(res, err)
 	if err != nil {
 		return nil, err
 	}

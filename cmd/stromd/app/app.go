@@ -17,6 +17,7 @@ import (
 
 	"github.com/strom-project/strom/cmd/stromd/apiserver"
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/alloc"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/projections/nodefeed"
@@ -201,7 +202,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 		}
 		return e.Data, e.Seq, true
 	}
-	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer"), View: view}); err != nil {
+	// Service allocation is a rule of the write path: every writer's
+	// Service write is allocated, every Service removal released.
+	services, err := alloc.NewServiceAllocator(ctx, d.js, cfg.ServiceCIDR, cfg.Replicas, cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
+	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer"), View: view,
+		Admission: []events.Admission{services}}); err != nil {
 		return nil, err
 	}
 	if err := d.proj.Start(ctx); err != nil {
@@ -214,14 +222,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err := d.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	alloc, err := api.NewServiceAllocator(ctx, d.js, cfg.ServiceCIDR, cfg.Replicas, cfg.Clock)
-	if err != nil {
-		return nil, err
-	}
 	core := apiserver.NewCore(apiserver.Config{
 		Writer: d.writer, Projection: d.proj, Logger: log.Named("api"), Now: cfg.Clock.Now,
-		Info:     api.ClusterInfo{Version: Version, NATS: d.URL, DNS: cfg.ClusterDNS, ServiceCIDR: cfg.ServiceCIDR},
-		Services: alloc,
+		Info: api.ClusterInfo{Version: Version, NATS: d.URL, DNS: cfg.ClusterDNS, ServiceCIDR: cfg.ServiceCIDR},
 	})
 	if d.api, err = apiserver.ServeNATS(ctx, d.nc, core, apiserver.NATSOptions{}); err != nil {
 		return nil, err

@@ -1,4 +1,18 @@
-package api
+// Package alloc allocates Services' ClusterIPs (from the service CIDR)
+// and NodePorts (30000-32767) as a rule of the write path: the
+// ServiceAllocator is an events.Admission, so every Service write — by a
+// user through the API, a controller, or the garbage collector — is
+// allocated, and every Service removal released, whoever writes it.
+//
+// A claim is a key in the JetStream KV bucket events.AllocBucket, created
+// with kv.Create, which fails if the key exists: two concurrent creates
+// can never hold the same IP or port, and claims survive restarts because
+// the bucket is on disk. A claim's value names its owner (namespace/name).
+// Claims are undone when the write that made them fails or is retried,
+// released when the Service no longer holds them or is deleted, and,
+// for the one case the write path cannot cover (a crash between a claim
+// and its append), by the svcalloc reconciler.
+package alloc
 
 import (
 	"context"
@@ -15,20 +29,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/objects"
 )
-
-// Service allocation: ClusterIPs from the service CIDR and NodePorts from
-// 30000-32767 are claimed before a Service write reaches the write path.
-// A claim is a key in the JetStream KV bucket AllocBucket, created with
-// kv.Create, which fails if the key exists: two concurrent creates can
-// never hold the same IP or port, and claims survive restarts because the
-// bucket is on disk. A claim's value names its owner (namespace/name).
-// Claims are released when the Service is deleted, when a write that made
-// them fails, and by the svcalloc reconciler for claims no Service holds
-// (a crash between claim and write).
-
-// AllocBucket is the KV bucket holding ClusterIP and NodePort claims.
-const AllocBucket = "STROM_ALLOC"
 
 // NodePort range, as in Kubernetes.
 const (
@@ -64,9 +66,9 @@ func NewServiceAllocator(ctx context.Context, js jetstream.JetStream, serviceCID
 	if replicas == 0 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: AllocBucket, History: 1, Replicas: replicas, Storage: jetstream.FileStorage})
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: events.AllocBucket, History: 1, Replicas: replicas, Storage: jetstream.FileStorage})
 	if err != nil {
-		return nil, fmt.Errorf("opening allocation bucket %s: %w", AllocBucket, err)
+		return nil, fmt.Errorf("opening allocation bucket %s: %w", events.AllocBucket, err)
 	}
 	if clock == nil {
 		clock = events.RealClock{}
@@ -120,8 +122,7 @@ type allocation struct {
 	owner   Claim
 }
 
-// Undo releases what the write claimed.
-func (al *allocation) Undo() {
+func (al *allocation) undo() {
 	for _, k := range al.claimed {
 		al.a.release(context.Background(), k, al.owner)
 	}
@@ -134,7 +135,7 @@ func (al *allocation) Undo() {
 func (a *ServiceAllocator) Allocate(ctx context.Context, svc, cur *corev1.Service, dryRun bool) (*allocation, error) {
 	al := &allocation{a: a, owner: Claim{Namespace: svc.Namespace, Name: svc.Name, Time: a.clock.Now().UTC()}}
 	fail := func(err error) (*allocation, error) {
-		al.Undo()
+		al.undo()
 		return nil, err
 	}
 	typ := svc.Spec.Type
@@ -367,4 +368,51 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 func invalidField(svc *corev1.Service, field string, value any, detail string) error {
 	return events.Errorf(events.ReasonInvalid, "Service %q is invalid: %s: Invalid value: %v: %s", svc.Name, field, value, detail)
+}
+
+// Admit implements events.Admission: on a Service's create, update or
+// apply it allocates (Allocate); the returned done undoes the fresh
+// claims of a failed or retried attempt and, once the write is appended,
+// releases the claims the stored Service no longer holds. On a removal
+// (obj nil) done releases every claim the removed Service held once its
+// Deleted event is appended. Other kinds pass untouched.
+func (a *ServiceAllocator) Admit(ctx context.Context, k *objects.Kind, obj, cur objects.Object, dryRun bool) (func(*events.Result, error), error) {
+	if k.Kind != "Service" {
+		return nil, nil
+	}
+	var before *corev1.Service
+	if cur != nil {
+		before = cur.(*corev1.Service)
+	}
+	bg := context.WithoutCancel(ctx)
+	if obj == nil {
+		if before == nil || dryRun {
+			return nil, nil
+		}
+		return func(_ *events.Result, err error) {
+			if err == nil {
+				a.Release(bg, before)
+			}
+		}, nil
+	}
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return nil, fmt.Errorf("admitting %T as a Service", obj)
+	}
+	al, err := a.Allocate(ctx, svc, before, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	return func(res *events.Result, err error) {
+		if err != nil || dryRun {
+			al.undo()
+			return
+		}
+		if before == nil || res == nil {
+			return
+		}
+		if after, ok := res.Object.(*corev1.Service); ok {
+			a.ReleaseUnused(bg, before, after)
+		}
+	}, nil
 }

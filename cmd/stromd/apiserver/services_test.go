@@ -1,4 +1,8 @@
-package api_test
+package apiserver_test
+
+// Service allocation through the API: ClusterIPs and NodePorts are
+// allocated by an admission of the write path (events/alloc); these drive
+// a whole stromd through the client.
 
 import (
 	"context"
@@ -13,6 +17,7 @@ import (
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/alloc"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/clustertest"
 )
@@ -63,7 +68,7 @@ func TestServiceAllocation(t *testing.T) {
 		t.Fatalf("clusterIP %q clusterIPs %v, want one address in %s", np.Spec.ClusterIP, np.Spec.ClusterIPs, cidr)
 	}
 	port := np.Spec.Ports[0].NodePort
-	if port < api.MinNodePort || port > api.MaxNodePort {
+	if port < alloc.MinNodePort || port > alloc.MaxNodePort {
 		t.Fatalf("nodePort %d out of range", port)
 	}
 
@@ -213,3 +218,7 @@ func TestServiceAllocationRestart(t *testing.T) {
 	_, err = applySvc(c, api.VerbApply, svcJSON("c", "NodePort", "", 31000))
 	wantInvalid(t, err, "nodePort")
 }
+
+// A Service written by a controller straight through the Writer (no API,
+// no svcalloc running) is allocated, a changed type releases what it no
+// longer holds, and its claims go with its Deleted event.

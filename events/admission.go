@@ -1,0 +1,78 @@
+package events
+
+import (
+	"context"
+	"errors"
+
+	"github.com/strom-project/strom/events/objects"
+)
+
+// An Admission is a rule the write path applies to every write of the
+// kinds it handles, whoever writes: a user through the API, a
+// controller, the garbage collector. The Service allocator
+// (events/alloc) is one: it fills in ClusterIPs and NodePorts on a
+// Service's writes and releases them on its removal.
+type Admission interface {
+	// Admit runs inside the write path's read-modify-append loop, after
+	// the current state is read and before the change is computed, once
+	// per attempt.
+	//
+	// obj is the incoming object of a create, update or apply (never of a
+	// status write), defaulted and validated, and may be changed (e.g. a
+	// ClusterIP filled in); what Admit sets is not validated again, so it
+	// must be valid. Each attempt gets a fresh copy of the incoming
+	// object. For a removal (a Deleted event) obj is nil. cur is the
+	// stored object, or nil when there is none. On a dry run nothing may
+	// be claimed for good.
+	//
+	// The returned done, if not nil, is called once with the attempt's
+	// outcome: a nil error means the event was appended or nothing
+	// changed (res is the stored state); a non-nil error means the
+	// attempt failed or is retried, so what Admit claimed must be undone.
+	// An error from Admit refuses the write; the admissions that ran
+	// before it are told with their done.
+	Admit(ctx context.Context, k *objects.Kind, obj, cur objects.Object, dryRun bool) (done func(res *Result, err error), err error)
+}
+
+// admit runs every admission on one attempt and returns one done that
+// tells them all.
+func (w *Writer) admit(ctx context.Context, k *objects.Kind, obj, cur objects.Object, dryRun bool) (func(*Result, error), error) {
+	var dones []func(*Result, error)
+	all := func(res *Result, err error) {
+		for _, d := range dones {
+			d(res, err)
+		}
+	}
+	for _, a := range w.admission {
+		d, err := a.Admit(ctx, k, obj, cur, dryRun)
+		if err != nil {
+			all(nil, err)
+			return nil, err
+		}
+		if d != nil {
+			dones = append(dones, d)
+		}
+	}
+	return all, nil
+}
+
+// errStale says an attempt decided on the live view alone (unchanged, or
+// a refusal) and must be redone from the log, which decides.
+var errStale = errors.New("decided on the view: confirm from the log")
+
+// retry runs attempt until it neither is stale nor conflicts, at most
+// w.retries times more after a conflict. A conflict is retried only
+// without a precondition: a client that named a resourceVersion is told.
+// Every read-modify-append loop of the write path uses it.
+func (w *Writer) retry(precondition string, attempt func(n int) (*Result, error)) (*Result, error) {
+	for n := 0; ; n++ {
+		res, err := attempt(n)
+		if errors.Is(err, errStale) {
+			continue // only the first attempt reads the view
+		}
+		if IsConflict(err) && precondition == "" && n < w.retries {
+			continue // someone wrote in between: redo the read-modify-write
+		}
+		return res, err
+	}
+}
