@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 	"github.com/nats-io/nuid"
 	"go.uber.org/zap"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/projections"
@@ -25,7 +26,7 @@ type ServerConfig struct {
 	Writer     *events.Writer
 	Projection *projections.Projection
 	Logger     *zap.Logger
-	Clock      events.Clock
+	Clock      clock.PassiveClock
 	Info       ClusterInfo
 	// MaxInFlight bounds concurrently handled requests; default 256.
 	MaxInFlight int
@@ -55,7 +56,7 @@ func NewServer(cfg ServerConfig) *Server {
 		cfg.Logger = zap.NewNop()
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = events.RealClock{}
+		cfg.Clock = clock.RealClock{}
 	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 256

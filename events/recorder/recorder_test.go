@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
@@ -27,7 +28,7 @@ func TestRecordDeduplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := testutil.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	backends := map[string]recorder.Backend{
 		"writer": recorder.WriterBackend(d.Writer(), "test-controller", nil),
 		"client": recorder.ClientBackend(c),
@@ -36,7 +37,7 @@ func TestRecordDeduplicates(t *testing.T) {
 		r := recorder.New(b, "comp-"+name, "node-1", clock, nil)
 		for i := 0; i < 3; i++ {
 			r.Record(ctx, res.Object, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container")
-			clock.Advance(time.Minute)
+			clock.Step(time.Minute)
 		}
 		r.Record(ctx, res.Object, corev1.EventTypeNormal, "Pulled", "image pulled")
 	}
