@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
@@ -52,7 +53,7 @@ type Config struct {
 	// assigned the node a pod CIDR (real pods need it; hollow ones don't).
 	WaitForPodCIDR bool
 	Version        string
-	Clock          events.Clock
+	Clock          clock.PassiveClock
 	Logger         *zap.Logger
 }
 
@@ -64,7 +65,7 @@ func (c *Config) defaults() {
 		c.Heartbeat = 10 * time.Second
 	}
 	if c.Clock == nil {
-		c.Clock = events.RealClock{}
+		c.Clock = clock.RealClock{}
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

@@ -9,8 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/strom-project/strom/events"
+	"k8s.io/utils/clock"
 )
 
 // Hollow is a pod manager without containers: it reports every pod bound
@@ -19,13 +18,13 @@ import (
 // scale, as Kubernetes' kubemark does.
 type Hollow struct {
 	status *Status
-	clock  events.Clock
+	clock  clock.PassiveClock
 	work   chan *corev1.Pod
 }
 
 // NewHollow returns a hollow pod manager.
-func NewHollow(s *Status, clock events.Clock) *Hollow {
-	return &Hollow{status: s, clock: clock, work: make(chan *corev1.Pod, 1024)}
+func NewHollow(s *Status, clk clock.PassiveClock) *Hollow {
+	return &Hollow{status: s, clock: clk, work: make(chan *corev1.Pod, 1024)}
 }
 
 // Sync reports every pod.

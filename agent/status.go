@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
@@ -21,7 +22,7 @@ import (
 type Status struct {
 	client *api.Client
 	rec    *kubeevents.Recorder
-	clock  events.Clock
+	clock  clock.PassiveClock
 
 	mu    sync.Mutex
 	cache map[string]cached // pod workers re-read referenced objects every second

@@ -48,7 +48,7 @@ func TestResponseCacheAgesTTLsAndExpires(t *testing.T) {
 	clock := newFakeClock()
 	key := cacheKey{name: "a.", qtype: mdns.TypeA, qclass: mdns.ClassINET}
 	c.put(key, aResponse("a.", 30), clock.Now(), 30*time.Second)
-	clock.Advance(12 * time.Second)
+	clock.Step(12 * time.Second)
 	m, ok := c.get(key, clock.Now())
 	if !ok || m.Answer[0].Header().Ttl != 18 {
 		t.Fatalf("after 12 s: ok=%v msg=%v, want TTL 18", ok, m)
@@ -57,7 +57,7 @@ func TestResponseCacheAgesTTLsAndExpires(t *testing.T) {
 	if m2, _ := c.get(key, clock.Now()); m2.Answer[0].Header().Ttl != 18 {
 		t.Fatal("a caller's change leaked into the cache")
 	}
-	clock.Advance(18 * time.Second)
+	clock.Step(18 * time.Second)
 	if _, ok := c.get(key, clock.Now()); ok {
 		t.Fatal("entry served at its expiry")
 	}

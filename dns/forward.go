@@ -9,6 +9,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 	"go.uber.org/zap"
+	"k8s.io/utils/clock"
 )
 
 // forwarder sends the questions outside the cluster zone to upstream
@@ -18,7 +19,7 @@ type forwarder struct {
 	upstreams []string // host:port
 	udp, tcp  *mdns.Client
 	cache     *responseCache
-	clock     Clock
+	clock     clock.PassiveClock
 	log       *zap.Logger
 	maxTTL    time.Duration
 	maxNeg    time.Duration
@@ -33,13 +34,13 @@ type flight struct {
 	err  error
 }
 
-func newForwarder(upstreams []string, timeout time.Duration, cacheSize int, maxTTL, maxNeg time.Duration, clock Clock, log *zap.Logger) *forwarder {
+func newForwarder(upstreams []string, timeout time.Duration, cacheSize int, maxTTL, maxNeg time.Duration, clk clock.PassiveClock, log *zap.Logger) *forwarder {
 	return &forwarder{
 		upstreams: upstreams,
 		udp:       &mdns.Client{Net: "udp", Timeout: timeout, UDPSize: ednsSize},
 		tcp:       &mdns.Client{Net: "tcp", Timeout: timeout},
 		cache:     newResponseCache(cacheSize),
-		clock:     clock,
+		clock:     clk,
 		log:       log,
 		maxTTL:    maxTTL,
 		maxNeg:    maxNeg,

@@ -7,14 +7,13 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
-
-	"github.com/strom-project/strom/test/clocktest"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
-// fakeClock is the shared settable clock; tests start it at a fixed time.
-type fakeClock = clocktest.FakeClock
-
-func newFakeClock() *fakeClock { return clocktest.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
+// newFakeClock returns k8s' settable clock stopped at a fixed time.
+func newFakeClock() *clocktesting.FakeClock {
+	return clocktesting.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+}
 
 func mustStore(t testing.TB) *Store {
 	t.Helper()

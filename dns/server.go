@@ -12,6 +12,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 	"go.uber.org/zap"
+	"k8s.io/utils/clock"
 )
 
 // Config configures a Server. Only Store is required.
@@ -26,7 +27,7 @@ type Config struct {
 	// ResolvConf is read when Upstreams is empty; default /etc/resolv.conf.
 	ResolvConf string
 	Logger     *zap.Logger
-	Clock      Clock
+	Clock      clock.PassiveClock
 	// CacheSize bounds the forwarding cache; default 10,000 entries.
 	CacheSize int
 	// MaxCacheTTL caps positive cached answers; default 1 h.
@@ -77,7 +78,7 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = RealClock
+		cfg.Clock = clock.RealClock{}
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 10000

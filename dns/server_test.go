@@ -12,6 +12,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 	"go.uber.org/zap/zaptest"
+	"k8s.io/utils/clock"
 )
 
 // fakeUpstream is a resolver on loopback that counts the questions it gets.
@@ -94,12 +95,12 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-func startServer(t *testing.T, s *Store, upstreams []string, clock Clock) *Server {
+func startServer(t *testing.T, s *Store, upstreams []string, clk clock.PassiveClock) *Server {
 	t.Helper()
 	if len(upstreams) == 0 {
 		upstreams = []string{closedPort(t)}
 	}
-	srv, err := NewServer(Config{Addr: "127.0.0.1:0", Store: s, Upstreams: upstreams, Clock: clock,
+	srv, err := NewServer(Config{Addr: "127.0.0.1:0", Store: s, Upstreams: upstreams, Clock: clk,
 		Logger: zaptest.NewLogger(t), UpstreamTimeout: time.Second})
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
@@ -207,7 +208,7 @@ func TestServerForwardsAndCaches(t *testing.T) {
 	if r.Authoritative || !r.RecursionAvailable {
 		t.Fatalf("forwarded answer: AA=%v RA=%v", r.Authoritative, r.RecursionAvailable)
 	}
-	clock.Advance(20 * time.Second)
+	clock.Step(20 * time.Second)
 	r = exchange(t, srv.Addr(), "tcp", "EXAMPLE.com.", mdns.TypeA, 1232)
 	checkAnswer(t, r, mdns.RcodeSuccess, "EXAMPLE.com. A 192.0.2.1")
 	if got := up.count("example.com.", mdns.TypeA); got != 1 {
@@ -216,7 +217,7 @@ func TestServerForwardsAndCaches(t *testing.T) {
 	if ttl := r.Answer[0].Header().Ttl; ttl != 40 {
 		t.Fatalf("cached TTL %d, want 60-20=40", ttl)
 	}
-	clock.Advance(41 * time.Second)
+	clock.Step(41 * time.Second)
 	exchange(t, srv.Addr(), "udp", "example.com.", mdns.TypeA, 0)
 	if got := up.count("example.com.", mdns.TypeA); got != 2 {
 		t.Fatalf("upstream asked %d times after expiry, want 2", got)
@@ -229,7 +230,7 @@ func TestServerForwardsAndCaches(t *testing.T) {
 	if got := up.count("nx.example.com.", mdns.TypeA); got != 1 {
 		t.Fatalf("NXDOMAIN asked upstream %d times, want 1", got)
 	}
-	clock.Advance(11 * time.Second)
+	clock.Step(11 * time.Second)
 	exchange(t, srv.Addr(), "udp", "nx.example.com.", mdns.TypeA, 0)
 	if got := up.count("nx.example.com.", mdns.TypeA); got != 2 {
 		t.Fatalf("NXDOMAIN asked upstream %d times after its TTL, want 2", got)

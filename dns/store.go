@@ -8,6 +8,7 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+	"k8s.io/utils/clock"
 )
 
 // Defaults for StoreConfig.
@@ -23,7 +24,7 @@ type StoreConfig struct {
 	// TTL of every record the store answers; default 5 s.
 	TTL time.Duration
 	// Clock sets the SOA serial; default the wall clock.
-	Clock Clock
+	Clock clock.PassiveClock
 }
 
 // Store is the DNS read model: services and endpoints in, precomputed
@@ -56,7 +57,7 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 		cfg.TTL = DefaultTTL
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = RealClock
+		cfg.Clock = clock.RealClock{}
 	}
 	zone := mdns.CanonicalName(cfg.Zone)
 	if _, ok := mdns.IsDomainName(zone); !ok || zone == "." {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -66,8 +68,8 @@ func (r *recorder) Admit(_ context.Context, k *objects.Kind, obj, cur objects.Ob
 
 func admittedLog(t *testing.T, adm ...events.Admission) (*logtest.Log, *events.Writer) {
 	t.Helper()
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
-	w, err := events.NewWriter(context.Background(), events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Clock: logtest.NewFakeClock(t0), Admission: adm})
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
+	w, err := events.NewWriter(context.Background(), events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Clock: clocktesting.NewFakeClock(t0), Admission: adm})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -67,7 +69,7 @@ func TestDeleteRules(t *testing.T) {
 		{name: "namespace goes when finished", obj: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}}, d: events.DeleteOptions{Now: true}, wantType: events.TypeDeleted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+			l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 			mustNamespace(t, l, "default")
 			created, err := l.Writer.Create(ctx, tc.obj, user("a"))
 			if err != nil {
@@ -147,7 +149,7 @@ func history(t *testing.T, l *logtest.Log, k *objects.Kind, ns, name string) []*
 // is made Terminating by Delete: the namespace controller's repair.
 func TestDeleteMakesDeletingNamespaceTerminating(t *testing.T) {
 	ctx := context.Background()
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	k := objects.ByKind("Namespace")
 	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team"}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceActive}}, user("a")); err != nil {
 		t.Fatal(err)
@@ -172,7 +174,7 @@ func TestDeleteMakesDeletingNamespaceTerminating(t *testing.T) {
 // bad propagation or grace period, a missing object, and a dry run.
 func TestDeleteRefusalsAndDryRun(t *testing.T) {
 	ctx := context.Background()
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	mustNamespace(t, l, "default")
 	dk := objects.ByKind("Deployment")
 	pk := objects.ByKind("Pod")

@@ -16,6 +16,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -115,7 +116,7 @@ func describeStore(t *testing.T, st *projections.Store) string {
 
 // writeFixture records a scenario through a real server and the write path.
 func writeFixture(t *testing.T, sealer *events.Sealer) {
-	clock := logtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := logtest.StartLog(t, clock)
 	w, err := events.NewWriter(context.Background(), events.WriterConfig{JetStream: l.JS, Sealer: sealer, Clock: clock})
 	if err != nil {
@@ -127,7 +128,7 @@ func writeFixture(t *testing.T, sealer *events.Sealer) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		clock.Advance(time.Minute)
+		clock.Step(time.Minute)
 	}
 	o := events.WriteOptions{Actor: "fixture", Cause: "fixture"}
 	for _, ns := range []string{"default", "shop"} {

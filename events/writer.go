@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events/objects"
 )
@@ -59,7 +60,7 @@ type Writer struct {
 	pool    []jetstream.Stream
 	pools   []jetstream.JetStream
 	sealer  *Sealer
-	clock   Clock
+	clock   clock.PassiveClock
 	log     *zap.Logger
 	retries int
 	view    ViewFunc
@@ -79,7 +80,7 @@ type WriterConfig struct {
 	// to spread writes over; each object always uses the same one.
 	Pool   []jetstream.JetStream
 	Sealer *Sealer
-	Clock  Clock
+	Clock  clock.PassiveClock
 	Logger *zap.Logger
 	// View, if set, is tried first for an object's current state on
 	// writes (see readForWrite); the log stays the authority.
@@ -96,7 +97,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		return nil, fmt.Errorf("opening stream %s: %w", StreamName, err)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = RealClock{}
+		cfg.Clock = clock.RealClock{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()

@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -46,7 +47,7 @@ func deployment(name, image string) *appsv1.Deployment {
 }
 
 func TestApplyCreateUpdateUnchanged(t *testing.T) {
-	clock := logtest.NewFakeClock(t0)
+	clock := clocktesting.NewFakeClock(t0)
 	l := logtest.StartLog(t, clock)
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
@@ -79,7 +80,7 @@ func TestApplyCreateUpdateUnchanged(t *testing.T) {
 		t.Fatalf("unchanged apply appended: last seq %d -> %d", before, after)
 	}
 
-	clock.Advance(time.Hour)
+	clock.Step(time.Hour)
 	res, err = l.Writer.Apply(ctx, deployment("web", "nginx:1.26"), user("bob"))
 	if err != nil || res.Outcome != events.Configured {
 		t.Fatalf("apply new image: %v %v", res, err)
@@ -101,7 +102,7 @@ func TestApplyCreateUpdateUnchanged(t *testing.T) {
 }
 
 func TestStatusUpdateKeepsGeneration(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	res, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("alice"))
@@ -130,7 +131,7 @@ func TestStatusUpdateKeepsGeneration(t *testing.T) {
 }
 
 func TestConcurrentWritersExactlyOneWins(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	res, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("alice"))
@@ -172,7 +173,7 @@ func TestConcurrentWritersExactlyOneWins(t *testing.T) {
 }
 
 func TestCreateRaceOneCreated(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	var wg sync.WaitGroup
@@ -199,7 +200,7 @@ func TestCreateRaceOneCreated(t *testing.T) {
 }
 
 func TestBadWritesChangeNothing(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	if _, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("a")); err != nil {
@@ -246,7 +247,7 @@ func TestBadWritesChangeNothing(t *testing.T) {
 }
 
 func TestDeleteThenRecreateGetsNewUID(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	first, err := l.Writer.Apply(ctx, deployment("web", "nginx"), user("a"))
@@ -274,7 +275,7 @@ func TestDeleteThenRecreateGetsNewUID(t *testing.T) {
 }
 
 func TestSecretsAreEncryptedInTheLog(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
@@ -310,7 +311,7 @@ func TestSecretsAreEncryptedInTheLog(t *testing.T) {
 }
 
 func TestTerminatingNamespaceRefusesNewObjects(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	now := metav1.NewTime(t0)
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dying"}}
@@ -335,7 +336,7 @@ func TestTerminatingNamespaceRefusesNewObjects(t *testing.T) {
 // A stale view never makes the write path drop a write or refuse wrongly:
 // the view is only a first guess, the log decides.
 func TestStaleViewIsOnlyAGuess(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	mustNamespace(t, l, "default")
 	first, err := l.Writer.Apply(ctx, deployment("web", "nginx:1"), user("a"))
@@ -353,7 +354,7 @@ func TestStaleViewIsOnlyAGuess(t *testing.T) {
 		}
 		return nil, 0, false
 	}
-	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Clock: logtest.NewFakeClock(t0), View: stale})
+	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: l.JS, Sealer: l.Sealer, Clock: clocktesting.NewFakeClock(t0), View: stale})
 	if err != nil {
 		t.Fatal(err)
 	}

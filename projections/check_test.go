@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/logfile"
 	"github.com/strom-project/strom/projections"
@@ -94,7 +96,7 @@ func TestCheckFindsBrokenLinksAndPayloads(t *testing.T) {
 
 // A snapshot that disagrees with the log is a problem.
 func TestCheckComparesSnapshotsWithTheReplay(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	scenario(t, l, 30)
 	p := startProjection(t, l, 0)
 	if _, err := p.WriteSnapshot(context.Background()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/logfile"
@@ -16,7 +17,7 @@ import (
 // first and last).
 type ExportOptions struct {
 	From, To uint64
-	Clock    events.Clock
+	Clock    clock.PassiveClock
 	// Read chooses how the records are read: ExportReadAuto (a stream
 	// snapshot for most of the log, else a consumer), ExportReadSnapshot
 	// (an error rather than a fallback) or ExportReadConsumer.
@@ -56,7 +57,7 @@ type ExportReport struct {
 // with no snapshot at all the file has no base and says so.
 func Export(ctx context.Context, js jetstream.JetStream, w io.Writer, o ExportOptions) (*logfile.Header, error) {
 	if o.Clock == nil {
-		o.Clock = events.RealClock{}
+		o.Clock = clock.RealClock{}
 	}
 	switch o.Read {
 	case ExportReadAuto, ExportReadSnapshot, ExportReadConsumer, exportReadPull:

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -23,7 +24,7 @@ import (
 // snapshot, of a small part or of a range ending earlier a consumer.
 func TestExportReadersAgree(t *testing.T) {
 	ctx := context.Background()
-	clock := logtest.NewFakeClock(t0)
+	clock := clocktesting.NewFakeClock(t0)
 	l := logtest.StartLog(t, clock)
 	w := l.Writer
 	if _, err := w.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -89,7 +90,7 @@ func startProjection(t *testing.T, l *logtest.Log, every uint64) *projections.Pr
 }
 
 func TestSnapshotPlusTailEqualsFullReplay(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	scenario(t, l, 120)
 	first := startProjection(t, l, 0)
 	snapSeq, err := first.WriteSnapshot(context.Background())
@@ -147,7 +148,7 @@ func replayAll(t *testing.T, l *logtest.Log, st *projections.Store) {
 }
 
 func TestAtIsExactlyTheStateAfterThatSequence(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	seqs := scenario(t, l, 60)
 	p := startProjection(t, l, 0)
 	ctx := context.Background()
@@ -195,7 +196,7 @@ func replayPrefix(t *testing.T, l *logtest.Log, st *projections.Store, upTo uint
 }
 
 func TestSeqAtTime(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
 		t.Fatal(err)
@@ -221,7 +222,7 @@ func TestSeqAtTime(t *testing.T) {
 }
 
 func TestListSelectorsAndIndexes(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	w := l.Writer
 	for _, ns := range []string{"default", "other"} {
@@ -280,7 +281,7 @@ func TestListSelectorsAndIndexes(t *testing.T) {
 }
 
 func TestReadYourWritesAndWatch(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
 		t.Fatal(err)
@@ -330,7 +331,7 @@ func TestReadYourWritesAndWatch(t *testing.T) {
 }
 
 func TestWatchFromAResourceVersion(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx := context.Background()
 	if _, err := l.Writer.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, opts()); err != nil {
 		t.Fatal(err)

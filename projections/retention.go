@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -165,7 +166,7 @@ func (p *Projection) RefreshOld(ctx context.Context, r Refresher, now time.Time)
 }
 
 // RunRefresher calls RefreshOld every interval until ctx ends.
-func (p *Projection) RunRefresher(ctx context.Context, r Refresher, clock events.Clock, interval time.Duration) {
+func (p *Projection) RunRefresher(ctx context.Context, r Refresher, clk clock.PassiveClock, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}
@@ -176,7 +177,7 @@ func (p *Projection) RunRefresher(ctx context.Context, r Refresher, clock events
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := p.RefreshOld(ctx, r, clock.Now())
+			n, err := p.RefreshOld(ctx, r, clk.Now())
 			if err != nil && ctx.Err() == nil {
 				p.log.Warn("refreshing objects before retention drops them", zap.Error(err))
 			}

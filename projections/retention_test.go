@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -37,7 +38,7 @@ func streamState(t *testing.T, l *logtest.Log) (first, last uint64, maxBytes int
 // it must say Gone rather than answer wrongly.
 func TestRetentionKeepsObjectsOlderThanTheWindow(t *testing.T) {
 	ctx := context.Background()
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	// EnsureStreams updates the limits in place, idempotently.
 	o := events.StreamOptions{MaxBytes: 24 << 10}
 	for i := 0; i < 2; i++ {

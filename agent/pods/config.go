@@ -10,6 +10,7 @@ import (
 	"github.com/strom-project/strom/agent/volumes"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 )
 
 // ErrObjectNotFound must be wrapped by ObjectGetter when the object does not
@@ -99,7 +100,7 @@ type Config struct {
 	// RootDir holds pod state; volumes live under RootDir/pods/<uid>/volumes.
 	// Default /var/lib/strom/agent.
 	RootDir string
-	Clock   runtime.Clock
+	Clock   clock.PassiveClock
 	Logger  *zap.Logger
 
 	// HostResolvConf is read for dnsPolicy Default; /etc/resolv.conf.
@@ -126,7 +127,7 @@ func (c *Config) setDefaults() {
 		c.RootDir = "/var/lib/strom/agent"
 	}
 	if c.Clock == nil {
-		c.Clock = runtime.SystemClock{}
+		c.Clock = clock.RealClock{}
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 )
 
 // Manager runs one worker per pod of the node.
@@ -17,7 +18,7 @@ type Manager struct {
 	rt    runtime.Runtime
 	vols  *volumes.Manager
 	log   *zap.Logger
-	clock runtime.Clock
+	clock clock.PassiveClock
 
 	netMu sync.Mutex // serialises Network calls
 

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 type harness struct {
@@ -21,7 +22,7 @@ type harness struct {
 	status *fakeStatus
 	objs   *fakeObjects
 	net    *fakeNetwork
-	clock  *fakeClock
+	clock  *clocktesting.FakeClock
 	root   string
 	m      *Manager
 	cancel context.CancelFunc
@@ -184,14 +185,14 @@ func TestCrashLoopBackOff(t *testing.T) {
 		})
 	}
 	// First crash: restarted at once (restartCount 1).
-	h.clock.Advance(time.Second)
+	h.clock.Step(time.Second)
 	exitLatest(1)
 	h.waitStatus(pod, "restartCount 1 running", func(s corev1.PodStatus) bool {
 		cs := cstatus(s, "main")
 		return cs.RestartCount == 1 && cs.State.Running != nil
 	})
 	// Second crash: back-off 10s.
-	h.clock.Advance(time.Second)
+	h.clock.Step(time.Second)
 	exitLatest(2)
 	st := h.waitStatus(pod, "CrashLoopBackOff", func(s corev1.PodStatus) bool {
 		cs := cstatus(s, "main")
@@ -216,7 +217,7 @@ func TestCrashLoopBackOff(t *testing.T) {
 		t.Fatalf("%d runs during back-off, want 2 (the previous and the crashed one)", n)
 	}
 	// ...and it restarts after.
-	h.clock.Advance(10 * time.Second)
+	h.clock.Step(10 * time.Second)
 	h.waitStatus(pod, "restartCount 2 running", func(s corev1.PodStatus) bool {
 		cs := cstatus(s, "main")
 		return cs.RestartCount == 2 && cs.State.Running != nil
@@ -337,7 +338,7 @@ func TestImageErrors(t *testing.T) {
 	if err := h.rt.AddImage("strom.test/absent:2"); err != nil {
 		t.Fatal(err)
 	}
-	h.clock.Advance(11 * time.Second)
+	h.clock.Step(11 * time.Second)
 	h.waitStatus(pull, "running after pull", func(s corev1.PodStatus) bool { return s.Phase == corev1.PodRunning })
 }
 

@@ -10,6 +10,7 @@ import (
 	containerd "github.com/containerd/containerd"
 	"github.com/containerd/containerd/namespaces"
 	"go.uber.org/zap"
+	"k8s.io/utils/clock"
 )
 
 // Config configures the containerd runtime. Zero values take the defaults
@@ -36,7 +37,7 @@ type Config struct {
 	// exits right after writing them.
 	LogDriver string
 	Logger    *zap.Logger
-	Clock     Clock
+	Clock     clock.PassiveClock
 }
 
 func (c *Config) setDefaults() {
@@ -56,7 +57,7 @@ func (c *Config) setDefaults() {
 		c.Logger = zap.NewNop()
 	}
 	if c.Clock == nil {
-		c.Clock = SystemClock{}
+		c.Clock = clock.RealClock{}
 	}
 }
 
@@ -65,7 +66,7 @@ type Containerd struct {
 	client *containerd.Client
 	cfg    Config
 	log    *zap.Logger
-	clock  Clock
+	clock  clock.PassiveClock
 }
 
 var _ Runtime = (*Containerd)(nil)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // Fake is an in-memory Runtime for unit tests of the sync loop. Containers
@@ -25,7 +27,7 @@ type Fake struct {
 	// goroutines use the fake.
 	Calls []string
 
-	clock      Clock
+	clock      clock.PassiveClock
 	images     map[string]Image
 	sandboxes  map[string]Sandbox
 	containers map[string]*fakeContainer
@@ -40,14 +42,14 @@ type fakeContainer struct {
 
 var _ Runtime = (*Fake)(nil)
 
-// NewFake returns an empty fake runtime using clock (SystemClock if nil).
-func NewFake(clock Clock) *Fake {
-	if clock == nil {
-		clock = SystemClock{}
+// NewFake returns an empty fake runtime using clk (the wall clock if nil).
+func NewFake(clk clock.PassiveClock) *Fake {
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
 	return &Fake{
 		Pullable:   map[string]bool{},
-		clock:      clock,
+		clock:      clk,
 		images:     map[string]Image{},
 		sandboxes:  map[string]Sandbox{},
 		containers: map[string]*fakeContainer{},

@@ -134,14 +134,3 @@ type ExecConfig struct {
 	Stderr io.Writer
 	TTY    bool
 }
-
-// Clock tells the time; inject a fake in tests.
-type Clock interface {
-	Now() time.Time
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
-
-// Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }

@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/strom-project/strom/agent/runtime"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 )
 
 // Manager prepares and removes pod volumes under Root.
@@ -19,18 +19,18 @@ type Manager struct {
 	Root    string // volumes live under Root/pods/<uid>/volumes
 	Objects Objects
 	Log     *zap.Logger
-	Clock   runtime.Clock
+	Clock   clock.PassiveClock
 }
 
 // New returns a Manager.
-func New(root string, objects Objects, log *zap.Logger, clock runtime.Clock) *Manager {
+func New(root string, objects Objects, log *zap.Logger, clk clock.PassiveClock) *Manager {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if clock == nil {
-		clock = runtime.SystemClock{}
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
-	return &Manager{Root: root, Objects: objects, Log: log, Clock: clock}
+	return &Manager{Root: root, Objects: objects, Log: log, Clock: clk}
 }
 
 // PodDir is the directory of one pod's state.

@@ -15,6 +15,7 @@ import (
 	"github.com/strom-project/strom/agent/runtime"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 )
 
 type objects struct {
@@ -143,7 +144,7 @@ func TestSetupProjectedVolumes(t *testing.T) {
 		cms: map[string]*corev1.ConfigMap{"ns/c": {Data: map[string]string{"k1": "v1", "k2": "v2"}}},
 		ss:  map[string]*corev1.Secret{"ns/s": {Data: map[string][]byte{"pw": []byte("secret")}, StringData: map[string]string{"user": "me"}}},
 	}
-	m := New(t.TempDir(), o, nil, runtime.SystemClock{})
+	m := New(t.TempDir(), o, nil, clock.RealClock{})
 	mode := int32(0o400)
 	p := pod(
 		corev1.Volume{Name: "all", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "c"}}}},

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
@@ -28,7 +29,7 @@ const scenarioKey = "strom-timetravel-key-32-bytes!!!"
 // cluster-scoped kinds.
 type scenario struct {
 	d     *app.Stromd
-	clock *logtest.FakeClock
+	clock *clocktesting.FakeClock
 	dir   string
 	// Sequences of interesting points.
 	afterRollout1, afterSecretV1, afterRollout2, afterNodeFailure, end uint64
@@ -40,7 +41,7 @@ func startScenarioCluster(t *testing.T) *scenario {
 	if err := os.WriteFile(filepath.Join(dir, "secret.key"), []byte(scenarioKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clock := logtest.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	clock := clocktesting.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	d := clustertest.StartStromd(t, func(c *app.Config) {
 		c.DataDir, c.Clock, c.NoControllers = dir, clock, true
 	})
@@ -59,7 +60,7 @@ func (s *scenario) write(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.clock.Advance(1500 * time.Millisecond)
+		s.clock.Step(1500 * time.Millisecond)
 		return res
 	}
 	as := func(actor, cause string) events.WriteOptions { return events.WriteOptions{Actor: actor, Cause: cause} }

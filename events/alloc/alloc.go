@@ -27,6 +27,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -54,11 +55,11 @@ type Claim struct {
 type ServiceAllocator struct {
 	kv    jetstream.KeyValue
 	cidr  netip.Prefix
-	clock events.Clock
+	clock clock.PassiveClock
 }
 
 // NewServiceAllocator opens (creating if needed) the allocation bucket.
-func NewServiceAllocator(ctx context.Context, js jetstream.JetStream, serviceCIDR string, replicas int, clock events.Clock) (*ServiceAllocator, error) {
+func NewServiceAllocator(ctx context.Context, js jetstream.JetStream, serviceCIDR string, replicas int, clk clock.PassiveClock) (*ServiceAllocator, error) {
 	p, err := netip.ParsePrefix(serviceCIDR)
 	if err != nil || !p.Addr().Is4() || p.Bits() > 28 {
 		return nil, fmt.Errorf("service CIDR %q: want an IPv4 prefix of /28 or larger", serviceCIDR)
@@ -70,10 +71,10 @@ func NewServiceAllocator(ctx context.Context, js jetstream.JetStream, serviceCID
 	if err != nil {
 		return nil, fmt.Errorf("opening allocation bucket %s: %w", events.AllocBucket, err)
 	}
-	if clock == nil {
-		clock = events.RealClock{}
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
-	return &ServiceAllocator{kv: kv, cidr: p.Masked(), clock: clock}, nil
+	return &ServiceAllocator{kv: kv, cidr: p.Masked(), clock: clk}, nil
 }
 
 // KV is the allocation bucket (for the svcalloc reconciler).

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/nats-io/nats.go/jetstream"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,7 +23,7 @@ import (
 
 func TestWriterAllocatesForEveryCaller(t *testing.T) {
 	ctx := context.Background()
-	l := logtest.StartLog(t, logtest.NewFakeClock(time.Now()))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(time.Now()))
 	a, err := alloc.NewServiceAllocator(ctx, l.JS, "10.43.0.0/16", 1, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +136,7 @@ func (i *interleave) Admit(ctx context.Context, k *objects.Kind, obj, _ objects.
 // first attempt's fresh claim is undone, the retry keeps what is stored.
 func TestRetriedWriteLeavesNoClaim(t *testing.T) {
 	ctx := context.Background()
-	l := logtest.StartLog(t, logtest.NewFakeClock(time.Now()))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(time.Now()))
 	a, err := alloc.NewServiceAllocator(ctx, l.JS, "10.43.0.0/16", 1, nil)
 	if err != nil {
 		t.Fatal(err)

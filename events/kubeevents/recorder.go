@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
@@ -27,20 +28,20 @@ type Backend interface {
 type Recorder struct {
 	b      Backend
 	source corev1.EventSource
-	clock  events.Clock
+	clock  clock.PassiveClock
 	log    *zap.Logger
 }
 
 // New returns a recorder; component is e.g. "deployment-controller" or
 // "kubelet", host the node name for agents.
-func New(b Backend, component, host string, clock events.Clock, log *zap.Logger) *Recorder {
-	if clock == nil {
-		clock = events.RealClock{}
+func New(b Backend, component, host string, clk clock.PassiveClock, log *zap.Logger) *Recorder {
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Recorder{b: b, source: corev1.EventSource{Component: component, Host: host}, clock: clock, log: log}
+	return &Recorder{b: b, source: corev1.EventSource{Component: component, Host: host}, clock: clk, log: log}
 }
 
 // Name is the Event's name for one (object, type, reason, message, source):

@@ -8,13 +8,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/kubeevents"
 	"github.com/strom-project/strom/test/clustertest"
-	"github.com/strom-project/strom/test/logtest"
 )
 
 // Repeats bump count on one Event, through both backends.
@@ -28,7 +28,7 @@ func TestRecordDeduplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := logtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	backends := map[string]kubeevents.Backend{
 		"writer": kubeevents.WriterBackend(d.Writer(), "test-controller", nil),
 		"client": kubeevents.ClientBackend(c),
@@ -37,7 +37,7 @@ func TestRecordDeduplicates(t *testing.T) {
 		r := kubeevents.New(b, "comp-"+name, "node-1", clock, nil)
 		for i := 0; i < 3; i++ {
 			r.Record(ctx, res.Object, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container")
-			clock.Advance(time.Minute)
+			clock.Step(time.Minute)
 		}
 		r.Record(ctx, res.Object, corev1.EventTypeNormal, "Pulled", "image pulled")
 	}

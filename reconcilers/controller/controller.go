@@ -4,31 +4,39 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 )
 
 // Options configures a Controller. Zero values get defaults.
 type Options struct {
-	Name         string              // for logs; default "controller"
-	Workers      int                 // concurrent reconciles; default 1
-	Clock        Clock               // default RealClock
-	Logger       *zap.Logger         // default zap.NewNop()
-	RateLimiter  RateLimiter[string] // default DefaultRateLimiter
-	DrainTimeout time.Duration       // how long shutdown lets reconciles finish before cancelling their context; default 30 s
+	Name         string                             // for logs; default "controller"
+	Workers      int                                // concurrent reconciles; default 1
+	Clock        clock.WithTicker                   // default clock.RealClock
+	Logger       *zap.Logger                        // default zap.NewNop()
+	RateLimiter  workqueue.TypedRateLimiter[string] // default workqueue.DefaultTypedControllerRateLimiter
+	DrainTimeout time.Duration                      // how long shutdown lets reconciles finish before cancelling their context; default 30 s
 }
 
-// Controller feeds keys from a Queue to a Reconciler with N workers.
+// Controller feeds keys from client-go's rate-limiting work queue to a
+// Reconciler with N workers.
 type Controller struct {
 	name    string
 	r       Reconciler
-	queue   *Queue[string]
-	clock   Clock
+	queue   workqueue.TypedRateLimitingInterface[string]
+	limiter workqueue.TypedRateLimiter[string] // the queue's; Forget and NumRequeues go through the queue
+	clock   clock.WithTicker
 	log     *zap.Logger
 	workers int
 	drain   time.Duration
 	stats   counters
+	waiting waiting
+
+	adds, retries atomic.Uint64
 
 	mu      sync.Mutex
 	resyncs []resync
@@ -50,21 +58,23 @@ func New(r Reconciler, o Options) *Controller {
 		o.Workers = 1
 	}
 	if o.Clock == nil {
-		o.Clock = RealClock{}
+		o.Clock = clock.RealClock{}
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
 	if o.RateLimiter == nil {
-		o.RateLimiter = DefaultRateLimiter[string](o.Clock)
+		o.RateLimiter = workqueue.DefaultTypedControllerRateLimiter[string]()
 	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 30 * time.Second
 	}
 	return &Controller{
-		name:    o.Name,
-		r:       r,
-		queue:   NewQueue[string](o.Clock, o.RateLimiter),
+		name: o.Name,
+		r:    r,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(o.RateLimiter,
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: o.Name, Clock: o.Clock}),
+		limiter: o.RateLimiter,
 		clock:   o.Clock,
 		log:     o.Logger.With(zap.String("controller", o.Name)),
 		workers: o.Workers,
@@ -73,10 +83,36 @@ func New(r Reconciler, o Options) *Controller {
 }
 
 // Enqueue asks for key to be reconciled.
-func (c *Controller) Enqueue(key string) { c.queue.Add(key) }
+func (c *Controller) Enqueue(key string) {
+	if c.queue.ShuttingDown() {
+		return
+	}
+	c.adds.Add(1)
+	c.queue.Add(key)
+}
 
-// EnqueueAfter asks for key to be reconciled once d has passed.
-func (c *Controller) EnqueueAfter(key string, d time.Duration) { c.queue.AddAfter(key, d) }
+// EnqueueAfter asks for key to be reconciled once d has passed. If key is
+// already waiting, the earlier of the two deadlines wins.
+func (c *Controller) EnqueueAfter(key string, d time.Duration) {
+	if c.queue.ShuttingDown() {
+		return
+	}
+	c.adds.Add(1)
+	c.waiting.note(key, c.clock.Now(), d)
+	c.queue.AddAfter(key, d)
+}
+
+// retry requeues key after the rate limiter's delay and counts a retry.
+func (c *Controller) retry(key string) {
+	if c.queue.ShuttingDown() {
+		return
+	}
+	d := c.limiter.When(key) // what AddRateLimited does, with the delay kept for Waiting
+	c.adds.Add(1)
+	c.retries.Add(1)
+	c.waiting.note(key, c.clock.Now(), d)
+	c.queue.AddAfter(key, d)
+}
 
 // Resync enqueues every key that keys returns, every period, while the
 // controller runs: a safety net for missed notifications. Call it before
@@ -94,8 +130,8 @@ func (c *Controller) Resync(keys func() []string, every time.Duration) {
 func (c *Controller) Metrics() Metrics {
 	m := c.stats.snapshot()
 	m.Depth = c.queue.Len()
-	m.Waiting = c.queue.Waiting()
-	m.Adds, m.Retries = c.queue.counters()
+	m.Waiting = c.waiting.count(c.clock.Now())
+	m.Adds, m.Retries = c.adds.Load(), c.retries.Load()
 	return m
 }
 
@@ -139,6 +175,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.log.Info("draining")
 	resyncWG.Wait()
 	c.queue.ShutDown()
+	c.waiting.clear()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
@@ -160,7 +197,7 @@ func (c *Controller) resyncLoop(ctx context.Context, rs resync) {
 		case <-c.clock.After(rs.every):
 		}
 		for _, k := range rs.keys() {
-			c.queue.Add(k)
+			c.Enqueue(k)
 		}
 	}
 }
@@ -188,10 +225,10 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		c.log.Error("reconcile failed, not retrying", zap.String("key", key), zap.Error(err))
 	case err != nil:
 		c.log.Debug("reconcile failed, retrying", zap.String("key", key), zap.Int("retries", c.queue.NumRequeues(key)), zap.Error(err))
-		c.queue.AddRateLimited(key)
+		c.retry(key)
 	case res.RequeueAfter > 0:
 		c.queue.Forget(key)
-		c.queue.AddAfter(key, res.RequeueAfter)
+		c.EnqueueAfter(key, res.RequeueAfter)
 	default:
 		c.queue.Forget(key)
 	}
@@ -210,4 +247,49 @@ func (c *Controller) call(ctx context.Context, key string) (res Result, err erro
 		err = fmt.Errorf("reconciling %s: %w", key, err)
 	}
 	return res, err, false
+}
+
+// waiting keeps the deadline of every key the controller handed to the
+// queue with a delay, so Metrics can report how many are still waiting
+// (client-go's delaying queue does not say). Like the queue it keeps the
+// earlier deadline of a key added twice; a deadline that has passed has
+// fired, since the queue and this use the same clock.
+type waiting struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (w *waiting) note(key string, now time.Time, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	at := now.Add(d)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.at == nil {
+		w.at = map[string]time.Time{}
+	}
+	if old, ok := w.at[key]; ok && old.After(now) && !old.After(at) {
+		return
+	}
+	w.at[key] = at
+}
+
+// count returns the keys whose deadline is after now, forgetting the rest.
+func (w *waiting) count(now time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, at := range w.at {
+		if !at.After(now) {
+			delete(w.at, k)
+		}
+	}
+	return len(w.at)
+}
+
+// clear forgets every deadline: a shut-down queue drops its delayed adds.
+func (w *waiting) clear() {
+	w.mu.Lock()
+	w.at = nil
+	w.mu.Unlock()
 }

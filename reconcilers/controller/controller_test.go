@@ -30,7 +30,7 @@ func startController(t *testing.T, c *Controller) (stop func()) {
 }
 
 func TestRetriesBackOffExponentiallyAndReset(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	calls := make(chan string, 10)
 	var mu sync.Mutex
 	failures := 3
@@ -72,7 +72,7 @@ func TestRetriesBackOffExponentiallyAndReset(t *testing.T) {
 }
 
 func TestTerminalErrorIsNotRetried(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	calls := make(chan string, 10)
 	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
 		calls <- key
@@ -87,7 +87,7 @@ func TestTerminalErrorIsNotRetried(t *testing.T) {
 	if m.TerminalErrors != 1 || m.Errors != 0 || m.Retries != 0 || m.Waiting != 0 || m.Depth != 0 {
 		t.Fatalf("metrics after terminal error: %+v", m)
 	}
-	if w := clock.Waiters(); len(w) != 0 {
+	if w := clock.Timers(); len(w) != 0 {
 		t.Fatalf("a retry timer was set: %v", w)
 	}
 }
@@ -104,7 +104,7 @@ func TestIsTerminalThroughWrapping(t *testing.T) {
 }
 
 func TestRequeueAfter(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	calls := make(chan time.Time, 10)
 	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
 		calls <- clock.Now()
@@ -123,7 +123,7 @@ func TestRequeueAfter(t *testing.T) {
 }
 
 func TestPanicIsRetried(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	calls := make(chan int, 10)
 	n := 0
 	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
@@ -171,7 +171,7 @@ func TestNeverSameKeyConcurrentlyAndEveryAddIsSeen(t *testing.T) {
 		mu.Unlock()
 		return Result{}, nil
 	})
-	c := New(r, Options{Workers: workers, Clock: NewFakeClock(epoch)})
+	c := New(r, Options{Workers: workers, Clock: newFakeClock(epoch)})
 	stop := startController(t, c)
 	for round := 0; round < rounds; round++ {
 		for k := 0; k < keys; k++ {
@@ -200,7 +200,7 @@ func TestNeverSameKeyConcurrentlyAndEveryAddIsSeen(t *testing.T) {
 }
 
 func TestResync(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	calls := make(chan string, 10)
 	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
 		calls <- key
@@ -220,7 +220,7 @@ func TestResync(t *testing.T) {
 }
 
 func TestShutdownDrains(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	release := make(chan struct{})
 	started := make(chan string, 10)
 	var mu sync.Mutex
@@ -259,7 +259,7 @@ func TestShutdownDrains(t *testing.T) {
 }
 
 func TestDrainTimeoutCancelsReconciles(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	started := make(chan struct{}, 1)
 	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
 		started <- struct{}{}
@@ -278,7 +278,7 @@ func TestDrainTimeoutCancelsReconciles(t *testing.T) {
 }
 
 func TestLatencyMetrics(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
 		clock.Step(7 * time.Millisecond) // the reconcile "takes" 7 ms
 		return Result{}, nil
@@ -301,7 +301,7 @@ func TestLatencyMetrics(t *testing.T) {
 }
 
 func TestRunTwiceFails(t *testing.T) {
-	c := New(ReconcilerFunc(func(context.Context, string) (Result, error) { return Result{}, nil }), Options{Clock: NewFakeClock(epoch)})
+	c := New(ReconcilerFunc(func(context.Context, string) (Result, error) { return Result{}, nil }), Options{Clock: newFakeClock(epoch)})
 	startController(t, c)
 	eventually(t, "controller running", func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.running })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -312,14 +312,89 @@ func TestRunTwiceFails(t *testing.T) {
 }
 
 func TestResyncDisabledByZeroPeriod(t *testing.T) {
-	clock := NewFakeClock(epoch)
+	clock := newFakeClock(epoch)
 	calls := 0
 	c := New(ReconcilerFunc(func(context.Context, string) (Result, error) { return Result{}, nil }), Options{Clock: clock})
 	c.Resync(func() []string { calls++; return []string{"a"} }, 0)
 	startController(t, c)
 	c.Enqueue("b")
 	eventually(t, "b reconciled", func() bool { return c.Metrics().Reconciles == 1 })
-	if w := clock.Waiters(); len(w) != 0 || calls != 0 {
+	if w := clock.Timers(); len(w) != 0 || calls != 0 {
 		t.Fatalf("zero-period resync armed timers %v or listed keys %d times", w, calls)
+	}
+}
+
+func TestDeduplicatesWaitingKeysAndRequeuesKeysAddedDuringReconcile(t *testing.T) {
+	clock := newFakeClock(epoch)
+	calls := make(chan string, 10)
+	release := make(chan struct{})
+	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
+		calls <- key
+		if key == "a" {
+			<-release
+		}
+		return Result{}, nil
+	})
+	c := New(r, Options{Clock: clock, Workers: 2})
+	for i := 0; i < 5; i++ {
+		c.Enqueue("a") // added before Run: waits in the queue, de-duplicated
+	}
+	if d := c.Metrics().Depth; d != 1 {
+		t.Fatalf("Depth = %d after adding a five times, want 1", d)
+	}
+	startController(t, c)
+	recv(t, calls, "a to start")
+	c.Enqueue("a") // while a is reconciled: not handed to the second worker
+	c.Enqueue("a")
+	c.Enqueue("b")
+	if k := recv(t, calls, "b"); k != "b" {
+		t.Fatalf("second worker got %q while a was being reconciled, want b", k)
+	}
+	close(release)
+	if k := recv(t, calls, "a again"); k != "a" {
+		t.Fatalf("reconciled %q, want a again after its reconcile ended", k)
+	}
+	eventually(t, "3 reconciles", func() bool { return c.Metrics().Reconciles == 3 })
+	select {
+	case k := <-calls:
+		t.Fatalf("extra reconcile of %q", k)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestEnqueueAfterEarliestDeadlineWins(t *testing.T) {
+	clock := newFakeClock(epoch)
+	calls := make(chan time.Time, 10)
+	r := ReconcilerFunc(func(ctx context.Context, key string) (Result, error) {
+		calls <- clock.Now()
+		return Result{}, nil
+	})
+	c := New(r, Options{Clock: clock})
+	startController(t, c)
+	c.EnqueueAfter("a", time.Minute)
+	c.EnqueueAfter("a", 10*time.Second)
+	c.EnqueueAfter("a", 30*time.Second)
+	if w := c.Metrics().Waiting; w != 1 {
+		t.Fatalf("Waiting = %d, want 1", w)
+	}
+	waitTimer(t, clock, epoch.Add(10*time.Second))
+	clock.Step(9 * time.Second)
+	select {
+	case <-calls:
+		t.Fatalf("reconciled before the earliest deadline")
+	case <-time.After(50 * time.Millisecond):
+	}
+	clock.Step(time.Second)
+	if at := recv(t, calls, "reconcile at the earliest deadline"); !at.Equal(epoch.Add(10 * time.Second)) {
+		t.Fatalf("reconciled at %v, want %v", at, epoch.Add(10*time.Second))
+	}
+	if w := c.Metrics().Waiting; w != 0 {
+		t.Fatalf("Waiting = %d after the key fired, want 0", w)
+	}
+	clock.Step(time.Minute) // the later deadlines were merged into the earliest
+	select {
+	case at := <-calls:
+		t.Fatalf("reconciled again at %v: later deadlines were kept", at)
+	case <-time.After(50 * time.Millisecond):
 	}
 }

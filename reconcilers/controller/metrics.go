@@ -17,7 +17,7 @@ var LatencyBuckets = []time.Duration{
 type Metrics struct {
 	Depth          int    // keys ready to be reconciled
 	Waiting        int    // keys waiting for a delayed add or retry
-	Adds           uint64 // Add/AddAfter calls that reached the queue
+	Adds           uint64 // adds handed to the queue before shutdown: Enqueue, EnqueueAfter, resyncs, requeues and retries (de-duplicated ones too)
 	Retries        uint64 // rate-limited requeues after an error
 	Reconciles     uint64 // Reconcile calls finished
 	Errors         uint64 // Reconcile calls that returned a retryable error

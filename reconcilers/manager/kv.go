@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 )
@@ -87,7 +89,7 @@ func (k *KV) Run(ctx context.Context, env Env, enqueue func(keys []string), sync
 	}
 	log = log.With(zap.String("bucket", k.bucket))
 	if env.Clock == nil {
-		env.Clock = realClock{}
+		env.Clock = clock.RealClock{}
 	}
 	wait := kvRetryMin
 	for ctx.Err() == nil {
@@ -203,7 +205,3 @@ func (k *KV) changed(e KVEntry, deleted bool, enqueue func([]string)) {
 		enqueue(keys)
 	}
 }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }

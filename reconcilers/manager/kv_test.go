@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	clocktesting "k8s.io/utils/clock/testing"
+
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -48,7 +50,7 @@ func recv(t *testing.T, ch <-chan change) change {
 // there before the watch with their creation and live ones with the
 // clock, and maps puts and deletes to keys.
 func TestKVInputFollowsBucket(t *testing.T) {
-	clock := logtest.NewFakeClock(t0)
+	clock := clocktesting.NewFakeClock(t0)
 	l := logtest.StartLog(t, clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -86,7 +88,7 @@ func TestKVInputFollowsBucket(t *testing.T) {
 	if !ok || string(e.Value) != "1" || e.Revision == 0 || !e.Seen.Equal(e.Created) {
 		t.Fatalf("pre-existing entry %+v %v: want value 1, Seen = Created", e, ok)
 	}
-	clock.Advance(time.Hour)
+	clock.Step(time.Hour)
 	if _, err := bucket.Put(ctx, "new", []byte("2")); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func TestKVInputFollowsBucket(t *testing.T) {
 // A bucket that cannot be opened is a logged warning and a retry, until
 // it exists.
 func TestKVInputRetriesWithWarning(t *testing.T) {
-	l := logtest.StartLog(t, logtest.NewFakeClock(t0))
+	l := logtest.StartLog(t, clocktesting.NewFakeClock(t0))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	core, logs := observer.New(zap.WarnLevel)
@@ -124,7 +126,7 @@ func TestKVInputRetriesWithWarning(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		kv.Run(ctx, manager.Env{Writer: l.Writer, Clock: logtest.NewFakeClock(t0), Logger: zap.New(core)}, nil, func() { close(synced) })
+		kv.Run(ctx, manager.Env{Writer: l.Writer, Clock: clocktesting.NewFakeClock(t0), Logger: zap.New(core)}, nil, func() { close(synced) })
 	}()
 	logtest.Eventually(t, 5*time.Second, func() error {
 		if n := logs.FilterMessage("KV input watch failed; retrying").Len(); n < 2 {
@@ -184,7 +186,7 @@ func (r *kvReconciler) Reconcile(_ context.Context, key string) (controller.Resu
 // and each later change are reconciled, and Reconcile reads them from the
 // input.
 func TestManagerRunsKVInputs(t *testing.T) {
-	clock := logtest.NewFakeClock(t0)
+	clock := clocktesting.NewFakeClock(t0)
 	l := logtest.StartLog(t, clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	bucket := createBucket(t, l.JS, "TEST_MANAGER")

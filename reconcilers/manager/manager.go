@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/projections"
@@ -30,7 +31,7 @@ import (
 type Env struct {
 	Store  *projections.Store
 	Writer *events.Writer
-	Clock  events.Clock
+	Clock  clock.PassiveClock
 	Logger *zap.Logger
 }
 

@@ -52,7 +52,7 @@ func TestLeaseLapseEvictsAndRecovers(t *testing.T) {
 	if readyStatus(&n) != corev1.ConditionTrue {
 		t.Fatal("fresh node marked not ready")
 	}
-	e.Clock.Advance(41 * time.Second)
+	e.Clock.Step(41 * time.Second)
 	reconcile()
 	e.Get("nodes", "", "n1", &n)
 	if readyStatus(&n) != corev1.ConditionUnknown || len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "node.kubernetes.io/unreachable" || n.Spec.Taints[0].Effect != corev1.TaintEffectNoExecute {
@@ -61,7 +61,7 @@ func TestLeaseLapseEvictsAndRecovers(t *testing.T) {
 	if e.Count("pods", "default") != 2 {
 		t.Fatal("pods evicted before the eviction timeout")
 	}
-	e.Clock.Advance(5*time.Minute + time.Second)
+	e.Clock.Step(5*time.Minute + time.Second)
 	reconcile()
 	var p corev1.Pod
 	if e.Get("pods", "default", "web", &p) || !e.Get("pods", "default", "agent", &p) {

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
@@ -90,7 +91,7 @@ func runSchedulingBacklog(b *testing.B, nodes, pods int) {
 	}
 	watch, _ := st.Watch(ctx, projections.Query{Resource: "pods"})
 	defer watch.Stop()
-	env := manager.Env{Store: st, Writer: w, Clock: events.RealClock{}, Logger: zap.NewNop()}
+	env := manager.Env{Store: st, Writer: w, Clock: clock.RealClock{}, Logger: zap.NewNop()}
 	sched := schedulerctl.New(env, schedulerctl.Options{})
 	m := manager.New(env, manager.Options{})
 	m.Add(sched)

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
@@ -161,7 +162,7 @@ func eventCount() int {
 // snapshot: the rebuild rate.
 func BenchmarkProjectionRebuild(b *testing.B) {
 	n := eventCount()
-	l := logtest.StartLog(b, events.RealClock{})
+	l := logtest.StartLog(b, clock.RealClock{})
 	history(b, l.JS, n, n/10)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -8,9 +8,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/test/clocktest"
 )
 
 // StartNATS starts an in-process JetStream server on a random loopback
@@ -60,7 +60,7 @@ type Log struct {
 }
 
 // StartLog starts a server, creates Strom's streams and a writer.
-func StartLog(t testing.TB, clock events.Clock) *Log {
+func StartLog(t testing.TB, clk clock.PassiveClock) *Log {
 	t.Helper()
 	s := StartNATS(t)
 	nc, js := Connect(t, s)
@@ -72,7 +72,7 @@ func StartLog(t testing.TB, clock events.Clock) *Log {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: js, Sealer: sealer, Clock: clock})
+	w, err := events.NewWriter(ctx, events.WriterConfig{JetStream: js, Sealer: sealer, Clock: clk})
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -103,10 +103,3 @@ func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
 	}
 	t.Fatalf("still failing after %s: %v", timeout, err)
 }
-
-// FakeClock is a settable clock, safe for concurrent use (see
-// test/clocktest, which imports nothing of Strom's).
-type FakeClock = clocktest.FakeClock
-
-// NewFakeClock returns a clock stopped at t.
-func NewFakeClock(t time.Time) *FakeClock { return clocktest.New(t) }

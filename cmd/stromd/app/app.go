@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/cmd/stromd/apiserver"
 	"github.com/strom-project/strom/events"
@@ -71,7 +72,7 @@ type Config struct {
 	ReplayKey        string
 
 	Logger *zap.Logger
-	Clock  events.Clock
+	Clock  clock.PassiveClock
 	// Agent runs the node agent in-process unless NoAgent is set.
 	Agent AgentFunc
 }
@@ -132,7 +133,7 @@ func (c *Config) defaults() {
 		c.Logger = zap.NewNop()
 	}
 	if c.Clock == nil {
-		c.Clock = events.RealClock{}
+		c.Clock = clock.RealClock{}
 	}
 	if c.ClusterCIDR == "" {
 		c.ClusterCIDR = "10.42.0.0/16"

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -26,13 +27,13 @@ type Env struct {
 	manager.Env
 	T     *testing.T
 	Log   *logtest.Log
-	Clock *logtest.FakeClock
+	Clock *clocktesting.FakeClock
 }
 
 // Start starts a log with the default namespace and a Store following it.
 func Start(t *testing.T) *Env {
 	t.Helper()
-	clock := logtest.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clocktesting.NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := logtest.StartLog(t, clock)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
