@@ -11,9 +11,11 @@ import (
 	"sigs.k8s.io/knftables"
 )
 
-// The nftables mode programs one table of its own, "ip strom", with
-// `nft -f`: one atomic transaction per sync, as the iptables mode does
-// with iptables-restore. What makes it scale is that a service is not a
+// The nftables mode programs one table of its own, "ip strom", through
+// sigs.k8s.io/knftables: one Transaction (one `nft -f`, atomic in the
+// kernel) per sync, as the iptables mode does with iptables-restore. The
+// planner below is pure: it keeps the model and turns a change into
+// knftables operations. What makes it scale is that a service is not a
 // chain but a few map elements, so the kernel's work per sync and the size
 // of the rule graph it validates do not grow with the number of services:
 //
