@@ -155,7 +155,7 @@ func benchSyncFull(b *testing.B, fresh bool) {
 				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "restore-cpu-ms/op")
 				b.ReportMetric(float64(render.Milliseconds())/float64(b.N), "render-ms/op")
 				b.ReportMetric(float64(restore.Milliseconds())/float64(b.N), "restore-ms/op")
-				b.ReportMetric(float64(p.Metrics().LastBytes), "bytes")
+				reportSize(b, p.Metrics())
 			})
 		}
 	}
@@ -195,7 +195,7 @@ func BenchmarkSyncIncremental(b *testing.B) {
 				reportPercentiles(b, "sync", total)
 				reportPercentiles(b, "render", render)
 				reportPercentiles(b, "restore", restore)
-				b.ReportMetric(float64(p.Metrics().LastBytes), "bytes")
+				reportSize(b, p.Metrics())
 			})
 		}
 	}
@@ -259,6 +259,16 @@ func BenchmarkProgrammingLatency(b *testing.B) {
 			})
 		}
 	}
+}
+
+// reportSize reports the size of the last sync's input: bytes of
+// iptables-restore input, or operations of the nftables transaction.
+func reportSize(b *testing.B, m SyncMetrics) {
+	if m.LastOps > 0 {
+		b.ReportMetric(float64(m.LastOps), "ops")
+		return
+	}
+	b.ReportMetric(float64(m.LastBytes), "bytes")
 }
 
 func reportPercentiles(b *testing.B, name string, ds []time.Duration) {

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zaptest"
+	"sigs.k8s.io/knftables"
 )
 
 // startProxier runs a Proxier in the given mode against the real
@@ -155,12 +157,17 @@ func testIntegrationServiceProxy(t *testing.T, mode string) {
 			t.Fatalf("after removing pod3, 40 connections reached %v", got)
 		}
 		if mode == ModeNFTables {
-			table, _, err := nr.List()
+			elems, err := nr.ListElements(context.Background(), "map", nftBackends+"-tcp")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if stale := backends[2].IP.String() + " . 8080"; strings.Contains(string(table), stale) {
-				t.Errorf("stale backend %s still in the table:\n%s", stale, table)
+			if len(elems) == 0 {
+				t.Fatalf("no backends in the kernel's map %s-tcp", nftBackends)
+			}
+			for _, e := range elems {
+				if slices.Contains(e.Value, backends[2].IP.String()) {
+					t.Errorf("stale backend %s still in the table: %v : %v", backends[2].IP, e.Key, e.Value)
+				}
 			}
 			return
 		}
@@ -217,8 +224,8 @@ func testIntegrationServiceProxy(t *testing.T, mode string) {
 			if err := CleanupNFT(nr); err != nil {
 				t.Fatalf("cleanup: %v", err)
 			}
-			if _, exists, err := nr.List(); err != nil || exists {
-				t.Fatalf("table ip %s still there after cleanup (err %v)", NFTTable, err)
+			if chains, err := nr.List(context.Background(), "chains"); !knftables.IsNotFound(err) {
+				t.Fatalf("table ip %s still there after cleanup (chains %v, err %v)", NFTTable, chains, err)
 			}
 			if _, err := b.dial("10.96.0.10:80"); err == nil {
 				t.Fatalf("cluster IP still answers after cleanup")
@@ -253,15 +260,23 @@ func TestRenderNFTLoadsIntoKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx := context.Background()
 	for _, tc := range goldenCases {
-		if err := r.Apply(RenderNFT(tc.state, tc.cfg)); err != nil {
+		tx := renderNFT(r, tc.state, tc.cfg)
+		if got, want := tx.String(), RenderNFT(tc.state, tc.cfg); got != want {
+			t.Fatalf("%s: the transaction differs from the golden rendering:\n%s\nwant:\n%s", tc.name, got, want)
+		}
+		if err := r.Run(ctx, tx); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if _, exists, err := r.List(); err != nil || !exists {
-			t.Fatalf("%s: table not there after apply (err %v)", tc.name, err)
+		if chains, err := r.List(ctx, "chains"); err != nil || !slices.Contains(chains, nftChainServices) {
+			t.Fatalf("%s: table not there after apply (chains %v, err %v)", tc.name, chains, err)
 		}
 	}
-	if err := r.DeleteTable(); err != nil {
+	if err := CleanupNFT(r); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := r.List(ctx, "chains"); !knftables.IsNotFound(err) {
+		t.Fatalf("table still there after cleanup (err %v)", err)
 	}
 }

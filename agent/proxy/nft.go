@@ -1,17 +1,21 @@
 package proxy
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"sigs.k8s.io/knftables"
 )
 
-// The nftables mode programs one table of its own, "ip strom", with
-// `nft -f`: one atomic transaction per sync, as the iptables mode does
-// with iptables-restore. What makes it scale is that a service is not a
+// The nftables mode programs one table of its own, "ip strom", through
+// sigs.k8s.io/knftables: one Transaction (one `nft -f`, atomic in the
+// kernel) per sync, as the iptables mode does with iptables-restore. The
+// planner below is pure: it keeps the model and turns a change into
+// knftables operations. What makes it scale is that a service is not a
 // chain but a few map elements, so the kernel's work per sync and the size
 // of the rule graph it validates do not grow with the number of services:
 //
@@ -75,42 +79,63 @@ const (
 	nftChainMarkMasq    = "mark-for-masquerade"
 	nftChainMasquerade  = "masquerading"
 	nftChainNoEndpoints = "no-endpoints"
-
-	// nftChunk bounds the elements per add/delete statement, keeping
-	// single netlink messages small.
-	nftChunk = 1000
 )
 
 // nftFixedSets declares the maps and sets, in creation order. The
 // backend maps are per protocol and declared with typeof (numgen's value
 // has no named type); nft 1.0.6 then insists that rules using them match
 // that same protocol, which per-protocol maps guarantee.
-var nftFixedSets = func() []struct{ kind, name, decl string } {
-	out := []struct{ kind, name, decl string }{
-		{"map", nftServiceIPs, "type ipv4_addr . inet_proto . inet_service : verdict;"},
-		{"map", nftServiceNodePorts, "type inet_proto . inet_service : verdict;"},
-		{"set", nftNoEndpoints, "type ipv4_addr . inet_proto . inet_service;"},
-		{"set", nftNoEndpointNodePts, "type inet_proto . inet_service;"},
-		{"set", nftHairpin, "type ipv4_addr . ipv4_addr;"},
+var nftFixedSets = func() []knftables.Object {
+	out := []knftables.Object{
+		&knftables.Map{Name: nftServiceIPs, Type: "ipv4_addr . inet_proto . inet_service : verdict"},
+		&knftables.Map{Name: nftServiceNodePorts, Type: "inet_proto . inet_service : verdict"},
+		&knftables.Set{Name: nftNoEndpoints, Type: "ipv4_addr . inet_proto . inet_service"},
+		&knftables.Set{Name: nftNoEndpointNodePts, Type: "inet_proto . inet_service"},
+		&knftables.Set{Name: nftHairpin, Type: "ipv4_addr . ipv4_addr"},
 	}
 	for _, p := range nftProtocols {
 		out = append(out,
-			struct{ kind, name, decl string }{"map", nftBackends + "-" + p,
-				"typeof ip daddr . " + p + " dport . numgen random mod 1 : ip daddr . " + p + " dport;"},
-			struct{ kind, name, decl string }{"map", nftNodePortBackends + "-" + p,
-				"typeof " + p + " dport . numgen random mod 1 : ip daddr . " + p + " dport;"})
+			&knftables.Map{Name: nftBackends + "-" + p,
+				TypeOf: "ip daddr . " + p + " dport . numgen random mod 1 : ip daddr . " + p + " dport"},
+			&knftables.Map{Name: nftNodePortBackends + "-" + p,
+				TypeOf: p + " dport . numgen random mod 1 : ip daddr . " + p + " dport"})
 	}
 	return out
 }()
 
+// nftFlushOf returns the flush of a fixed map or set: the object by name.
+func nftFlushOf(o knftables.Object) knftables.Object {
+	switch o := o.(type) {
+	case *knftables.Map:
+		return &knftables.Map{Name: o.Name}
+	case *knftables.Set:
+		return &knftables.Set{Name: o.Name}
+	}
+	panic(fmt.Sprintf("nftFlushOf: %T", o))
+}
+
+// nftBaseChain is a chain attached to a netfilter hook and its one rule.
+type nftBaseChain struct {
+	name     string
+	typ      knftables.BaseChainType
+	hook     knftables.BaseChainHook
+	priority knftables.BaseChainPriority
+	rule     string
+}
+
+func (c nftBaseChain) chain() *knftables.Chain {
+	return &knftables.Chain{Name: c.name, Type: &c.typ, Hook: &c.hook, Priority: &c.priority,
+		Policy: knftables.PtrTo(knftables.AcceptPolicy)}
+}
+
 // nftBaseChains are the chains attached to netfilter hooks.
-var nftBaseChains = []struct{ name, spec, rule string }{
-	{"nat-prerouting", "type nat hook prerouting priority dstnat; policy accept;", "jump " + nftChainServices},
-	{"nat-output", "type nat hook output priority -100; policy accept;", "jump " + nftChainServices},
-	{"nat-postrouting", "type nat hook postrouting priority srcnat; policy accept;", "jump " + nftChainMasquerade},
-	{"filter-input", "type filter hook input priority -110; policy accept;", "ct state new jump " + nftChainNoEndpoints},
-	{"filter-forward", "type filter hook forward priority -110; policy accept;", "ct state new jump " + nftChainNoEndpoints},
-	{"filter-output", "type filter hook output priority -110; policy accept;", "ct state new jump " + nftChainNoEndpoints},
+var nftBaseChains = []nftBaseChain{
+	{"nat-prerouting", knftables.NATType, knftables.PreroutingHook, knftables.DNATPriority, "jump " + nftChainServices},
+	{"nat-output", knftables.NATType, knftables.OutputHook, "-100", "jump " + nftChainServices},
+	{"nat-postrouting", knftables.NATType, knftables.PostroutingHook, knftables.SNATPriority, "jump " + nftChainMasquerade},
+	{"filter-input", knftables.FilterType, knftables.InputHook, "-110", "ct state new jump " + nftChainNoEndpoints},
+	{"filter-forward", knftables.FilterType, knftables.ForwardHook, "-110", "ct state new jump " + nftChainNoEndpoints},
+	{"filter-output", knftables.FilterType, knftables.OutputHook, "-110", "ct state new jump " + nftChainNoEndpoints},
 }
 
 // nftProtocols are the transport protocols a pick chain translates.
@@ -339,69 +364,112 @@ func (t *nftFrontTable) winner(key string) (nftFront, bool) {
 	return c[best], true
 }
 
+// nftOp is one operation of a transaction.
+type nftOp struct {
+	verb byte // 'a'dd, 'f'lush, 'd'elete
+	obj  knftables.Object
+}
+
+// nftOps is a list of operations in order.
+type nftOps []nftOp
+
+func (o *nftOps) add(obj knftables.Object)   { *o = append(*o, nftOp{'a', obj}) }
+func (o *nftOps) flush(obj knftables.Object) { *o = append(*o, nftOp{'f', obj}) }
+func (o *nftOps) del(obj knftables.Object)   { *o = append(*o, nftOp{'d', obj}) }
+
+// nftElems are the element changes of one map or set.
+type nftElems struct {
+	isMap bool
+	elems []string // "key" or "key : value"
+}
+
 // nftScript collects one transaction in the order nft needs: flushes,
 // element deletions, object deletions, declarations, rules, element
 // additions.
 type nftScript struct {
-	prefix, flush, del, delObj, decl, rules, add bytes.Buffer
-	adds, dels                                   map[string][]string // per map/set, in order
-	addOrder, delOrder                           []string
+	prefix, flush, delObj, decl, rules nftOps
+	adds, dels                         map[string]*nftElems // per map/set, in order
+	addOrder, delOrder                 []string
 }
 
 func newNFTScript() *nftScript {
-	return &nftScript{adds: map[string][]string{}, dels: map[string][]string{}}
+	return &nftScript{adds: map[string]*nftElems{}, dels: map[string]*nftElems{}}
 }
 
-func (s *nftScript) addElem(set, elem string) {
-	if _, ok := s.adds[set]; !ok {
-		s.addOrder = append(s.addOrder, set)
+func nftElem(m map[string]*nftElems, order *[]string, set string, isMap bool, elem string) {
+	e, ok := m[set]
+	if !ok {
+		e = &nftElems{isMap: isMap}
+		m[set] = e
+		*order = append(*order, set)
 	}
-	s.adds[set] = append(s.adds[set], elem)
+	e.elems = append(e.elems, elem)
 }
 
-func (s *nftScript) delElem(set, key string) {
-	if _, ok := s.dels[set]; !ok {
-		s.delOrder = append(s.delOrder, set)
-	}
-	s.dels[set] = append(s.dels[set], key)
+// addElem adds a set element ("key") or a map element ("key : value").
+func (s *nftScript) addElem(set string, isMap bool, elem string) {
+	nftElem(s.adds, &s.addOrder, set, isMap, elem)
+}
+
+// delElem deletes the element with key from a set or map.
+func (s *nftScript) delElem(set string, isMap bool, key string) {
+	nftElem(s.dels, &s.delOrder, set, isMap, key)
 }
 
 func (s *nftScript) chainRules(c nftChain) {
 	for _, r := range c.rules {
-		s.rules.WriteString("add rule ip " + NFTTable + " " + c.name + " " + r + "\n")
+		s.rules.add(&knftables.Rule{Chain: c.name, Rule: r})
 	}
 }
 
-// bytes assembles the transaction; nil when it would change nothing.
-func (s *nftScript) bytes() []byte {
-	var b bytes.Buffer
-	b.Write(s.prefix.Bytes())
-	b.Write(s.flush.Bytes())
-	writeElems(&b, "delete", s.delOrder, s.dels)
-	b.Write(s.delObj.Bytes())
-	b.Write(s.decl.Bytes())
-	b.Write(s.rules.Bytes())
-	writeElems(&b, "add", s.addOrder, s.adds)
-	if b.Len() == 0 {
-		return nil
-	}
-	return b.Bytes()
-}
-
-func writeElems(b *bytes.Buffer, verb string, order []string, elems map[string][]string) {
-	for _, set := range order {
-		es := elems[set]
-		for i := 0; i < len(es); i += nftChunk {
-			b.WriteString(verb + " element ip " + NFTTable + " " + set + " { ")
-			for j, e := range es[i:min(i+nftChunk, len(es))] {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(e)
+// transaction assembles the operations into tx and returns how many it
+// added; 0 means the sync changes nothing.
+func (s *nftScript) transaction(tx *knftables.Transaction) int {
+	n := 0
+	ops := func(o nftOps) {
+		for _, op := range o {
+			switch op.verb {
+			case 'a':
+				tx.Add(op.obj)
+			case 'f':
+				tx.Flush(op.obj)
+			default:
+				tx.Delete(op.obj)
 			}
-			b.WriteString(" }\n")
+		}
+		n += len(o)
+	}
+	elems := func(del bool, order []string, m map[string]*nftElems) {
+		for _, set := range order {
+			e := m[set]
+			for _, el := range e.elems {
+				key, val, _ := strings.Cut(el, " : ")
+				obj := &knftables.Element{Key: strings.Split(key, " . ")}
+				if e.isMap {
+					obj.Map = set
+					if val != "" {
+						obj.Value = strings.Split(val, " . ")
+					}
+				} else {
+					obj.Set = set
+				}
+				if del {
+					tx.Delete(obj)
+				} else {
+					tx.Add(obj)
+				}
+			}
+			n += len(e.elems)
 		}
 	}
+	ops(s.prefix)
+	ops(s.flush)
+	elems(true, s.delOrder, s.dels)
+	ops(s.delObj)
+	ops(s.decl)
+	ops(s.rules)
+	elems(false, s.addOrder, s.adds)
+	return n
 }
 
 // nftState is the nftables mode's model of the table: what every
@@ -436,9 +504,9 @@ func newNFTState(r NFTRunner, cfg Config) *nftState {
 }
 
 // plan updates the model with the changed service ports (nil: removed)
-// and returns the transaction that brings the kernel there. full rewrites
-// every chain and element.
-func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []byte, rewritten int) {
+// and adds to tx the operations that bring the kernel there; ops is their
+// number (0: nothing to do). full rewrites every chain and element.
+func (st *nftState) plan(tx *knftables.Transaction, changed map[string]*ServicePort, full bool) (ops, rewritten int) {
 	s := newNFTScript()
 	// Old affinity objects of changed ports, to flush or delete.
 	oldChains, oldSets := map[string]bool{}, map[string]bool{}
@@ -543,25 +611,26 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 	// the map elements pointing at them are gone.
 	for _, c := range sortedKeys(oldChains) {
 		if st.affChains[c] {
-			s.flush.WriteString("flush chain ip " + NFTTable + " " + c + "\n")
+			s.flush.flush(&knftables.Chain{Name: c})
 		}
 	}
 	for _, c := range sortedKeys(oldChains) {
 		if _, keep := newChains[c]; !keep && st.affChains[c] {
-			s.delObj.WriteString("delete chain ip " + NFTTable + " " + c + "\n")
+			s.delObj.del(&knftables.Chain{Name: c})
 			delete(st.affChains, c)
 		}
 	}
 	for _, set := range sortedKeys(oldSets) {
 		if _, keep := newSets[set]; !keep && st.affSets[set] {
-			s.delObj.WriteString("delete set ip " + NFTTable + " " + set + "\n")
+			s.delObj.del(&knftables.Set{Name: set})
 			delete(st.affSets, set)
 		}
 	}
 	for _, set := range sortedKeys(newSets) {
 		if !st.affSets[set] {
-			s.decl.WriteString("add set ip " + NFTTable + " " + set + " { type ipv4_addr; flags dynamic,timeout; timeout " +
-				strconv.Itoa(int(newSets[set])) + "s; }\n")
+			s.decl.add(&knftables.Set{Name: set, Type: "ipv4_addr",
+				Flags:   []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag},
+				Timeout: knftables.PtrTo(time.Duration(newSets[set]) * time.Second)})
 			st.affSets[set] = true
 		}
 	}
@@ -572,7 +641,7 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 	slices.Sort(names)
 	for _, c := range names {
 		if !st.affChains[c] {
-			s.decl.WriteString("add chain ip " + NFTTable + " " + c + "\n")
+			s.decl.add(&knftables.Chain{Name: c})
 			st.affChains[c] = true
 		}
 	}
@@ -588,10 +657,10 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 			continue
 		}
 		if want {
-			s.addElem(nftHairpin, ip+" . "+ip)
+			s.addElem(nftHairpin, false, ip+" . "+ip)
 			st.hpIn[ip] = true
 		} else {
-			s.delElem(nftHairpin, ip+" . "+ip)
+			s.delElem(nftHairpin, false, ip+" . "+ip)
 			delete(st.hpIn, ip)
 		}
 	}
@@ -612,7 +681,7 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 		}
 		for _, c := range flushed {
 			if !used[c] {
-				s.delObj.WriteString("delete chain ip " + NFTTable + " " + c + "\n")
+				s.delObj.del(&knftables.Chain{Name: c})
 				delete(st.countChains, c)
 				continue
 			}
@@ -621,7 +690,7 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 		}
 	}
 	st.fresh = false
-	return s.bytes(), rewritten
+	return s.transaction(tx), rewritten
 }
 
 // planFullPrefix starts a full sync: on a fresh one the table is deleted
@@ -629,37 +698,37 @@ func (st *nftState) plan(changed map[string]*ServicePort, full bool) (script []b
 // set except the affinity sets (which hold client state) emptied. It
 // returns the per-count chains it flushed.
 func (st *nftState) planFullPrefix(s *nftScript) (flushed []string) {
-	t := NFTTable
 	if st.fresh {
-		s.prefix.WriteString("add table ip " + t + "\ndelete table ip " + t + "\n")
+		s.prefix.add(&knftables.Table{})
+		s.prefix.del(&knftables.Table{})
 		clear(st.countChains)
 		clear(st.affChains)
 		clear(st.affSets)
 	}
-	s.prefix.WriteString("add table ip " + t + " { comment \"strom service proxy\"; }\n")
+	s.prefix.add(&knftables.Table{Comment: knftables.PtrTo("strom service proxy")})
 	for _, o := range nftFixedSets {
-		s.prefix.WriteString("add " + o.kind + " ip " + t + " " + o.name + " { " + o.decl + " }\n")
+		s.prefix.add(o)
 	}
 	fixed := nftFixedRules(st.cfg)
 	for _, c := range fixed {
-		s.prefix.WriteString("add chain ip " + t + " " + c.name + "\n")
+		s.prefix.add(&knftables.Chain{Name: c.name})
 	}
 	for _, c := range nftBaseChains {
-		s.prefix.WriteString("add chain ip " + t + " " + c.name + " { " + c.spec + " }\n")
+		s.prefix.add(c.chain())
 	}
 	if !st.fresh {
 		for _, c := range fixed {
-			s.prefix.WriteString("flush chain ip " + t + " " + c.name + "\n")
+			s.prefix.flush(&knftables.Chain{Name: c.name})
 		}
 		for _, c := range nftBaseChains {
-			s.prefix.WriteString("flush chain ip " + t + " " + c.name + "\n")
+			s.prefix.flush(&knftables.Chain{Name: c.name})
 		}
 		flushed = sortedKeys(st.countChains)
 		for _, c := range flushed {
-			s.prefix.WriteString("flush chain ip " + t + " " + c + "\n")
+			s.prefix.flush(&knftables.Chain{Name: c})
 		}
 		for _, o := range nftFixedSets {
-			s.prefix.WriteString("flush " + o.kind + " ip " + t + " " + o.name + "\n")
+			s.prefix.flush(nftFlushOf(o))
 		}
 	}
 	for _, c := range fixed {
@@ -691,15 +760,16 @@ func (st *nftState) diffFronts(s *nftScript, t *nftFrontTable, touched map[strin
 			switch {
 			case old.verdict == "":
 				if !has || want.verdict != "" {
-					s.delElem(t.reject, key)
+					s.delElem(t.reject, false, key)
 				}
 			default:
 				if !has || want.verdict != old.verdict {
-					s.delElem(t.vmap, key)
+					s.delElem(t.vmap, true, key)
 				}
 				for i, b := range old.backends {
 					if !has || i >= len(want.backends) || want.backends[i] != b {
-						s.delElem(t.backendKey(key, i))
+						set, k := t.backendKey(key, i)
+						s.delElem(set, true, k)
 					}
 				}
 			}
@@ -710,7 +780,7 @@ func (st *nftState) diffFronts(s *nftScript, t *nftFrontTable, touched map[strin
 		}
 		if want.verdict == "" {
 			if !had || old.verdict != "" {
-				s.addElem(t.reject, key)
+				s.addElem(t.reject, false, key)
 			}
 		} else {
 			if c, ok := strings.CutPrefix(want.verdict, "goto "); ok {
@@ -719,11 +789,11 @@ func (st *nftState) diffFronts(s *nftScript, t *nftFrontTable, touched map[strin
 			for i, b := range want.backends {
 				if !had || i >= len(old.backends) || old.backends[i] != b {
 					set, k := t.backendKey(key, i)
-					s.addElem(set, k+" : "+b)
+					s.addElem(set, true, k+" : "+b)
 				}
 			}
 			if !had || old.verdict != want.verdict {
-				s.addElem(t.vmap, key+" : "+want.verdict)
+				s.addElem(t.vmap, true, key+" : "+want.verdict)
 			}
 		}
 		t.applied[key] = want
@@ -743,7 +813,7 @@ func (st *nftState) ensureCountChain(s *nftScript, name string) {
 	if dep != "" {
 		st.ensureCountChain(s, dep)
 	}
-	s.decl.WriteString("add chain ip " + NFTTable + " " + name + "\n")
+	s.decl.add(&knftables.Chain{Name: name})
 	s.chainRules(nftChain{name: name, rules: rules})
 	st.countChains[name] = true
 }
@@ -766,20 +836,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// RenderNFT returns the nft script that programs state from scratch into
-// an empty table; it is pure and deterministic (golden files pin it).
-func RenderNFT(state []ServicePort, cfg Config) []byte {
+// RenderNFT returns the nft transaction that programs state from scratch
+// into an empty table, as text; it is pure and deterministic (golden
+// files pin it).
+func RenderNFT(state []ServicePort, cfg Config) string {
+	return renderNFT(knftables.NewFake(knftables.IPv4Family, NFTTable), state, cfg).String()
+}
+
+// renderNFT is RenderNFT's transaction, made by nft.
+func renderNFT(nft knftables.Interface, state []ServicePort, cfg Config) *knftables.Transaction {
 	st := newNFTState(nil, cfg)
 	changed := make(map[string]*ServicePort, len(state))
 	for i := range state {
 		sp := state[i].clone()
 		changed[sp.Key()] = &sp
 	}
-	script, _ := st.plan(changed, true)
-	return script
-}
-
-// nftDescribe is a short text for errors.
-func nftDescribe(script []byte) string {
-	return fmt.Sprintf("%d bytes, %d lines", len(script), bytes.Count(script, []byte("\n")))
+	tx := nft.NewTransaction()
+	st.plan(tx, changed, true)
+	return tx
 }

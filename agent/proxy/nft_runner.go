@@ -1,84 +1,115 @@
 package proxy
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"sigs.k8s.io/knftables"
 )
 
-// NFTRunner is the seam between the nftables mode and nft. ExecNFT is
-// the real one.
+// NFTRunner is the seam between the nftables mode and the kernel: a
+// knftables.Interface for the table "ip strom" plus a sysctl writer.
+// ExecNFT is the real one; tests use knftables.NewFake.
 type NFTRunner interface {
-	// Apply runs an nft script as one atomic transaction.
-	Apply(script []byte) error
-	// DeleteTable removes the proxy's table; no error when it is absent.
-	DeleteTable() error
+	knftables.Interface
 	// SetSysctl writes a sysctl such as "net/ipv4/conf/all/route_localnet".
 	SetSysctl(name, value string) error
 }
 
-// ExecNFT runs the nft binary (`nft -f -`), in a network namespace when
-// NetnsPath is set.
+// ExecNFT is knftables' Interface (it runs the nft binary) for the table
+// "ip strom", in a network namespace when NetnsPath is set: every call
+// enters the namespace on a locked thread, so the nft process it starts
+// is born there.
 type ExecNFT struct {
-	bin       string
+	nft       knftables.Interface
 	netnsPath string
 	cpu       atomic.Int64
 }
 
-// NewExecNFT finds nft. netnsPath may be empty (the host).
+var _ NFTRunner = (*ExecNFT)(nil)
+
+// NewExecNFT finds nft and checks that it works. netnsPath may be empty
+// (the host).
 func NewExecNFT(netnsPath string) (*ExecNFT, error) {
-	bin, err := exec.LookPath("nft")
+	r := &ExecNFT{netnsPath: netnsPath}
+	err := runInNetns(netnsPath, func() error {
+		var err error
+		r.nft, err = knftables.New(knftables.IPv4Family, NFTTable)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("the nftables proxy mode needs nft (Debian package nftables): %w", err)
+		return nil, fmt.Errorf("the nftables proxy mode needs nft 1.0.1 or later (Debian package nftables): %w", err)
 	}
-	return &ExecNFT{bin: bin, netnsPath: netnsPath}, nil
+	return r, nil
 }
 
-// RestoreCPU returns the CPU time nft has used so far (user + system),
-// as ExecRunner reports it for iptables-restore.
+// RestoreCPU returns the CPU time (user + system) of the nft processes
+// of transactions so far, as ExecRunner reports it for iptables-restore.
+// It is read from the process's reaped-children usage around each Run,
+// so a child of another goroutine that ends meanwhile counts too.
 func (r *ExecNFT) RestoreCPU() time.Duration { return time.Duration(r.cpu.Load()) }
 
-// Apply implements NFTRunner.
-func (r *ExecNFT) Apply(script []byte) error {
-	_, err := r.run(script, "-f", "-")
+// in runs f in the runner's network namespace.
+func (r *ExecNFT) in(f func() error) error { return runInNetns(r.netnsPath, f) }
+
+// NewTransaction implements knftables.Interface.
+func (r *ExecNFT) NewTransaction() *knftables.Transaction { return r.nft.NewTransaction() }
+
+// Run implements knftables.Interface: one `nft -f -` for the whole
+// transaction, which the kernel applies atomically.
+func (r *ExecNFT) Run(ctx context.Context, tx *knftables.Transaction) error {
+	before := childrenCPU()
+	err := r.in(func() error { return r.nft.Run(ctx, tx) })
+	r.cpu.Add(int64(childrenCPU() - before))
 	if err != nil {
-		return fmt.Errorf("nft transaction (%s): %w", nftDescribe(script), err)
+		return fmt.Errorf("nft transaction (%d operations): %w", tx.NumOperations(), err)
 	}
 	return nil
 }
 
-// DeleteTable implements NFTRunner.
-func (r *ExecNFT) DeleteTable() error {
-	// "add" first makes the delete succeed whether or not the table exists.
-	_, err := r.run([]byte("add table ip "+NFTTable+"\ndelete table ip "+NFTTable+"\n"), "-f", "-")
-	if err != nil {
-		return fmt.Errorf("deleting nftables table ip %s: %w", NFTTable, err)
-	}
-	return nil
+// Check implements knftables.Interface.
+func (r *ExecNFT) Check(ctx context.Context, tx *knftables.Transaction) error {
+	return r.in(func() error { return r.nft.Check(ctx, tx) })
 }
 
-// List returns `nft list table ip strom` output and whether the table
-// exists; tests and debugging use it.
-func (r *ExecNFT) List() ([]byte, bool, error) {
-	out, err := r.run(nil, "list", "table", "ip", NFTTable)
-	if err != nil {
-		if strings.Contains(err.Error(), "No such file or directory") {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("listing table ip %s: %w", NFTTable, err)
-	}
-	return out, true, nil
+// ListAll implements knftables.Interface.
+func (r *ExecNFT) ListAll(ctx context.Context) (out map[string][]string, err error) {
+	err = r.in(func() error { out, err = r.nft.ListAll(ctx); return err })
+	return out, err
+}
+
+// List implements knftables.Interface.
+func (r *ExecNFT) List(ctx context.Context, objectType string) (out []string, err error) {
+	err = r.in(func() error { out, err = r.nft.List(ctx, objectType); return err })
+	return out, err
+}
+
+// ListRules implements knftables.Interface.
+func (r *ExecNFT) ListRules(ctx context.Context, chain string) (out []*knftables.Rule, err error) {
+	err = r.in(func() error { out, err = r.nft.ListRules(ctx, chain); return err })
+	return out, err
+}
+
+// ListElements implements knftables.Interface.
+func (r *ExecNFT) ListElements(ctx context.Context, objectType, name string) (out []*knftables.Element, err error) {
+	err = r.in(func() error { out, err = r.nft.ListElements(ctx, objectType, name); return err })
+	return out, err
+}
+
+// ListCounters implements knftables.Interface.
+func (r *ExecNFT) ListCounters(ctx context.Context) (out []*knftables.Counter, err error) {
+	err = r.in(func() error { out, err = r.nft.ListCounters(ctx); return err })
+	return out, err
 }
 
 // SetSysctl implements NFTRunner.
 func (r *ExecNFT) SetSysctl(name, value string) error {
-	return runInNetns(r.netnsPath, func() error {
+	return r.in(func() error {
 		p := filepath.Join("/proc/sys", filepath.Clean("/"+name))
 		if err := os.WriteFile(p, []byte(value), 0o644); err != nil {
 			return fmt.Errorf("setting sysctl %s=%s: %w", name, value, err)
@@ -87,28 +118,24 @@ func (r *ExecNFT) SetSysctl(name, value string) error {
 	})
 }
 
-func (r *ExecNFT) run(stdin []byte, args ...string) ([]byte, error) {
-	var out []byte
-	err := runInNetns(r.netnsPath, func() error {
-		cmd := exec.Command(r.bin, args...)
-		if stdin != nil {
-			cmd.Stdin = bytes.NewReader(stdin)
-		}
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		if ps := cmd.ProcessState; ps != nil {
-			r.cpu.Add(int64(ps.UserTime() + ps.SystemTime()))
-		}
-		out = stdout.Bytes()
-		if err != nil {
-			msg := strings.TrimSpace(stderr.String())
-			if len(msg) > 2000 {
-				msg = msg[:2000] + "..."
-			}
-			return errors.New(err.Error() + ": " + msg)
-		}
-		return nil
-	})
-	return out, err
+// childrenCPU is the user + system time of this process's reaped
+// children.
+func childrenCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// nftDeleteTable removes the proxy's table; no error when it is absent
+// ("add" first makes the delete succeed either way).
+func nftDeleteTable(nft knftables.Interface) error {
+	tx := nft.NewTransaction()
+	tx.Add(&knftables.Table{})
+	tx.Delete(&knftables.Table{})
+	if err := nft.Run(context.Background(), tx); err != nil {
+		return fmt.Errorf("deleting nftables table ip %s: %w", NFTTable, err)
+	}
+	return nil
 }

@@ -8,14 +8,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/utils/clock"
 )
-
-// Clock tells the time; tests and benchmarks may inject their own.
-type Clock interface{ Now() time.Time }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
 
 // ProxierConfig configures a Proxier.
 type ProxierConfig struct {
@@ -55,7 +49,8 @@ type SyncMetrics struct {
 	// Last successful sync.
 	LastFull     bool
 	LastServices int           // service ports rewritten (all on a full sync)
-	LastBytes    int           // bytes of restore input, both tables
+	LastBytes    int           // bytes of restore input, both tables (iptables mode)
+	LastOps      int           // operations in the nftables transaction (nftables mode)
 	LastRender   time.Duration // rendering and assembling the input
 	LastRestore  time.Duration // running iptables-restore (and hooks on full syncs)
 	// LastRestoreCPU is the CPU time iptables-restore used, when the
@@ -85,7 +80,7 @@ type Proxier struct {
 	runner Runner
 	cfg    ProxierConfig
 	log    *zap.Logger
-	clock  Clock
+	clock  clock.Clock
 	kick   chan struct{}
 
 	mu           sync.Mutex // guards the fields below it up to syncMu
@@ -111,18 +106,18 @@ type Proxier struct {
 	nft *nftState
 }
 
-// NewProxier returns a Proxier; call Run to start syncing. clock may be
-// nil for the wall clock.
-func NewProxier(runner Runner, cfg ProxierConfig, log *zap.Logger, clock Clock) *Proxier {
+// NewProxier returns a Proxier; call Run to start syncing. clk times
+// the syncs and Run's waits; nil is the wall clock.
+func NewProxier(runner Runner, cfg ProxierConfig, log *zap.Logger, clk clock.Clock) *Proxier {
 	cfg.defaults()
-	if clock == nil {
-		clock = realClock{}
+	if clk == nil {
+		clk = clock.RealClock{}
 	}
 	return &Proxier{
 		runner:    runner,
 		cfg:       cfg,
 		log:       log,
-		clock:     clock,
+		clock:     clk,
 		kick:      make(chan struct{}, 1),
 		desired:   map[string]ServicePort{},
 		dirty:     map[string]bool{},
@@ -135,8 +130,8 @@ func NewProxier(runner Runner, cfg ProxierConfig, log *zap.Logger, clock Clock) 
 
 // NewNFTProxier returns a Proxier in nftables mode: it programs the
 // table "ip strom" through runner instead of iptables (see nft.go).
-func NewNFTProxier(runner NFTRunner, cfg ProxierConfig, log *zap.Logger, clock Clock) *Proxier {
-	p := NewProxier(nil, cfg, log, clock)
+func NewNFTProxier(runner NFTRunner, cfg ProxierConfig, log *zap.Logger, clk clock.Clock) *Proxier {
+	p := NewProxier(nil, cfg, log, clk)
 	p.nft = newNFTState(runner, p.cfg.Config)
 	return p
 }
@@ -236,16 +231,16 @@ func (p *Proxier) Run(ctx context.Context) {
 	p.Kick() // the first sync programs the (possibly empty) state at once
 	var lastStart time.Time
 	retry := time.Duration(0)
-	timer := time.NewTimer(time.Hour)
+	timer := p.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		var wake <-chan time.Time
 		if retry > 0 {
 			timer.Reset(retry)
-			wake = timer.C
+			wake = timer.C()
 		} else if p.cfg.FullSyncInterval > 0 {
 			timer.Reset(p.cfg.FullSyncInterval)
-			wake = timer.C
+			wake = timer.C()
 		}
 		select {
 		case <-ctx.Done():
@@ -255,18 +250,18 @@ func (p *Proxier) Run(ctx context.Context) {
 		}
 		if !timer.Stop() {
 			select {
-			case <-timer.C:
+			case <-timer.C():
 			default:
 			}
 		}
-		if wait := p.cfg.MinSyncInterval - time.Since(lastStart); wait > 0 {
+		if wait := p.cfg.MinSyncInterval - p.clock.Since(lastStart); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(wait):
+			case <-p.clock.After(wait):
 			}
 		}
-		lastStart = time.Now()
+		lastStart = p.clock.Now()
 		if err := p.Sync(); err != nil {
 			retry = min(max(2*retry, p.cfg.RetryMin), p.cfg.RetryMax)
 			continue
@@ -283,7 +278,7 @@ func (p *Proxier) Cleanup() error {
 	p.needFull = true
 	if p.nft != nil {
 		p.nft = newNFTState(p.nft.runner, p.cfg.Config)
-		return p.nft.runner.DeleteTable()
+		return nftDeleteTable(p.nft.runner)
 	}
 	clear(p.natChains)
 	p.lastTop, p.lastFilter = nil, nil

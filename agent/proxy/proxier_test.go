@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
+	clocktesting "k8s.io/utils/clock/testing"
 )
 
 // svc makes a service port with n ready endpoints.
@@ -359,5 +360,31 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestProxierClock checks that syncs are timed, and full syncs
+// scheduled, on the injected clock.
+func TestProxierClock(t *testing.T) {
+	fc := clocktesting.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	p := NewNFTProxier(newTestNFT(), ProxierConfig{Config: nftTestConfig, FullSyncInterval: time.Hour},
+		zaptest.NewLogger(t), fc)
+	p.Update([]ServicePort{svc("ns", "a", 1, 2)})
+	fc.Step(3 * time.Second)
+	mustSync(t, p)
+	if m := p.Metrics(); !m.LastFull || m.LastLatency != 3*time.Second || !m.LastSyncAt.Equal(fc.Now()) || m.LastDuration != 0 {
+		t.Fatalf("first sync metrics %+v, want a full sync 3s after the update, at %v, taking no fake time", m, fc.Now())
+	}
+	p.Update([]ServicePort{svc("ns", "a", 1, 3)})
+	fc.Step(59 * time.Minute)
+	mustSync(t, p)
+	if m := p.Metrics(); m.LastFull || m.LastLatency != 59*time.Minute {
+		t.Fatalf("sync after 59 minutes: %+v, want an incremental one with 59m latency", m)
+	}
+	p.Update([]ServicePort{svc("ns", "a", 1, 4)})
+	fc.Step(time.Minute)
+	mustSync(t, p)
+	if m := p.Metrics(); !m.LastFull {
+		t.Fatalf("sync an hour after the last full one: %+v, want a full one", m)
 	}
 }

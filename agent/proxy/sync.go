@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -149,7 +150,7 @@ func (p *Proxier) sync(start time.Time, changed map[string]*ServicePort) error {
 	if full {
 		nWritten = len(svcs)
 	}
-	p.succeeded(start, full, nWritten, len(tables.nat)+len(tables.filter), renderTime, restoreTime, cpu())
+	p.succeeded(start, full, nWritten, len(tables.nat)+len(tables.filter), 0, renderTime, restoreTime, cpu())
 	p.log.Debug("service proxy synced", zap.Bool("full", full), zap.Int("servicePorts", len(svcs)),
 		zap.Int("rewritten", nWritten), zap.Int("staleChains", len(stale)),
 		zap.Duration("render", renderTime), zap.Duration("restore", restoreTime))
@@ -263,8 +264,9 @@ func (p *Proxier) sameShared(changed map[string]*ServicePort, fresh map[string]*
 	return sameTop, sameFilter
 }
 
-// syncNFT is sync for the nftables mode: one `nft -f` transaction with
-// the changed elements (or everything, on a full sync). Lock syncMu.
+// syncNFT is sync for the nftables mode: one knftables transaction
+// (one `nft -f`) with the changed elements (or everything, on a full
+// sync). Lock syncMu.
 func (p *Proxier) syncNFT(start time.Time, changed map[string]*ServicePort) error {
 	full := p.needFull || (p.cfg.FullSyncInterval > 0 && start.Sub(p.lastFullAt) >= p.cfg.FullSyncInterval)
 	st := p.nft
@@ -273,13 +275,15 @@ func (p *Proxier) syncNFT(start time.Time, changed map[string]*ServicePort) erro
 			return p.failed(err)
 		}
 	}
-	script, rewritten := st.plan(changed, full)
+	tx := st.runner.NewTransaction()
+	ops, rewritten := st.plan(tx, changed, full)
 	renderTime := p.clock.Now().Sub(start)
 
 	cpu := startCPU(st.runner)
 	t0 := p.clock.Now()
-	if script != nil {
-		if err := st.runner.Apply(script); err != nil {
+	if ops > 0 {
+		// Sync has no context; a transaction is one bounded nft run.
+		if err := st.runner.Run(context.Background(), tx); err != nil {
 			// The transaction left the kernel as it was, but the model
 			// already moved: rebuild the table from scratch next time.
 			st.fresh = true
@@ -287,15 +291,15 @@ func (p *Proxier) syncNFT(start time.Time, changed map[string]*ServicePort) erro
 		}
 	}
 	restoreTime := p.clock.Now().Sub(t0)
-	p.succeeded(start, full, rewritten, len(script), renderTime, restoreTime, cpu())
+	p.succeeded(start, full, rewritten, 0, ops, renderTime, restoreTime, cpu())
 	p.log.Debug("service proxy synced (nftables)", zap.Bool("full", full), zap.Int("servicePorts", len(st.ports)),
-		zap.Int("rewritten", rewritten), zap.Int("bytes", len(script)),
+		zap.Int("rewritten", rewritten), zap.Int("operations", ops),
 		zap.Duration("render", renderTime), zap.Duration("apply", restoreTime))
 	return nil
 }
 
 // CleanupNFT removes the nftables mode's table (strom-agent --cleanup).
-func CleanupNFT(r NFTRunner) error { return r.DeleteTable() }
+func CleanupNFT(r NFTRunner) error { return nftDeleteTable(r) }
 
 // startCPU returns a function that tells the CPU time the runner's
 // commands used since startCPU was called (0 when it does not report it).
@@ -310,7 +314,7 @@ func startCPU(runner any) func() time.Duration {
 
 // succeeded records a successful sync's bookkeeping and metrics. Lock
 // syncMu.
-func (p *Proxier) succeeded(start time.Time, full bool, rewritten, bytes int, render, restore, cpu time.Duration) {
+func (p *Proxier) succeeded(start time.Time, full bool, rewritten, bytes, ops int, render, restore, cpu time.Duration) {
 	if full {
 		p.needFull = false
 		p.lastFullAt = start
@@ -324,6 +328,7 @@ func (p *Proxier) succeeded(start time.Time, full bool, rewritten, bytes int, re
 	p.metrics.LastFull = full
 	p.metrics.LastServices = rewritten
 	p.metrics.LastBytes = bytes
+	p.metrics.LastOps = ops
 	p.metrics.LastRender = render
 	p.metrics.LastRestore = restore
 	p.metrics.LastRestoreCPU = cpu
