@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -126,9 +125,5 @@ func marshalStored(obj objects.Object) ([]byte, error) {
 // invalid turns a field error list into one classified Invalid error whose
 // message names every field at fault.
 func invalid(k *objects.Kind, name string, errs utilvalidation.ErrorList) error {
-	msgs := make([]string, len(errs))
-	for i, e := range errs {
-		msgs[i] = e.Error()
-	}
-	return Errorf(ReasonInvalid, "%s %q is invalid: %s", k.QualifiedName(), name, strings.Join(msgs, "; "))
+	return NewInvalid(k, name, errs)
 }

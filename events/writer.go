@@ -194,7 +194,7 @@ func (w *Writer) Get(ctx context.Context, k *objects.Kind, ns, name string) (obj
 }
 
 func notFound(k *objects.Kind, name string) error {
-	return Errorf(ReasonNotFound, "%s %q not found", k.Resource, name)
+	return NewNotFound(k, name)
 }
 
 func scope(k *objects.Kind, ns string) string {
@@ -225,7 +225,7 @@ func (w *Writer) prepare(obj objects.Object) (*objects.Kind, error) {
 
 // checkNamespace makes sure a namespaced object's namespace exists, and,
 // for creations, that it is not being deleted.
-func (w *Writer) checkNamespace(ctx context.Context, k *objects.Kind, ns string, creating bool) error {
+func (w *Writer) checkNamespace(ctx context.Context, k *objects.Kind, ns, name string, creating bool) error {
 	if !k.Namespaced {
 		return nil
 	}
@@ -235,10 +235,10 @@ func (w *Writer) checkNamespace(ctx context.Context, k *objects.Kind, ns string,
 		return err
 	}
 	if !cur.exists() {
-		return Errorf(ReasonNotFound, "namespaces %q not found", ns)
+		return NewNotFound(nsKind, ns)
 	}
 	if creating && cur.obj.GetDeletionTimestamp() != nil {
-		return Errorf(ReasonForbidden, "unable to create new content in namespace %s because it is being terminated", ns)
+		return newNamespaceTerminating(k, name, ns)
 	}
 	return nil
 }
@@ -249,7 +249,7 @@ func precondition(k *objects.Kind, name, want string, cur *current) error {
 		return nil
 	}
 	if ResourceVersion(cur.seq) != want {
-		return Errorf(ReasonConflict, "Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again (resourceVersion %s, current %d)", k.Resource, name, want, cur.seq)
+		return NewConflict(k, name, "", nil)
 	}
 	return nil
 }
@@ -360,7 +360,7 @@ func (w *Writer) writeAttempt(ctx context.Context, k *objects.Kind, obj objects.
 	// An existing object's namespace exists (deleting a namespace
 	// deletes its objects first), so only creations look it up.
 	if typ == TypeCreated {
-		if err := w.checkNamespace(ctx, k, obj.GetNamespace(), true); err != nil {
+		if err := w.checkNamespace(ctx, k, obj.GetNamespace(), obj.GetName(), true); err != nil {
 			return nil, err
 		}
 	}
@@ -391,10 +391,10 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 		return next, TypeCreated, nil
 	}
 	if m == modeCreate {
-		return nil, "", Errorf(ReasonAlreadyExists, "%s %q already exists", k.Resource, name)
+		return nil, "", NewAlreadyExists(k, name)
 	}
 	if uid := obj.GetUID(); uid != "" && uid != cur.obj.GetUID() {
-		return nil, "", Errorf(ReasonConflict, "%s %q: precondition failed: uid %s, current object has uid %s", k.Resource, name, uid, cur.obj.GetUID())
+		return nil, "", NewConflict(k, name, fmt.Sprintf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, cur.obj.GetUID()), nil)
 	}
 	var next objects.Object
 	typ := TypeUpdated
@@ -482,7 +482,7 @@ func (w *Writer) append(ctx context.Context, k *objects.Kind, obj objects.Object
 	if err != nil {
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeWrongLastSequence || apiErr.ErrorCode == errCodeExpectedSequenceInFlight) {
-			return nil, &Error{Reason: ReasonConflict, Message: fmt.Sprintf("Operation cannot be fulfilled on %s %q: the object has been modified; please apply your changes to the latest version and try again", k.Resource, obj.GetName()), Err: err}
+			return nil, NewConflict(k, obj.GetName(), "", err)
 		}
 		return nil, fmt.Errorf("appending %s event for %s %s: %w", typ, k.Resource, ev.Key(), err)
 	}

@@ -160,7 +160,7 @@ func TestApplyGetHistoryAt(t *testing.T) {
 	if out := c.mustStrom("delete", "deployment", "web"); out != "deployment.apps \"web\" deleted\n" {
 		t.Fatalf("delete output %q", out)
 	}
-	if _, errOut, code := c.strom("", "get", "deploy", "web"); code != 1 || errOut != "Error from server (NotFound): deployments \"web\" not found\n" {
+	if _, errOut, code := c.strom("", "get", "deploy", "web"); code != 1 || errOut != "Error from server (NotFound): deployments.apps \"web\" not found\n" {
 		t.Fatalf("get deleted: %d %q", code, errOut)
 	}
 	if out := c.mustStrom("get", "deploy", "web", "--at", strconv.FormatUint(v1, 10), "-o", "name"); out != "deployment.apps/web\n" {

@@ -56,7 +56,7 @@ func run(args []string, in io.Reader, out, errOut io.Writer) int {
 func formatError(err error) string {
 	var e *events.Error
 	if errors.As(err, &e) {
-		return fmt.Sprintf("Error from server (%s): %s", e.Reason, err.Error())
+		return fmt.Sprintf("Error from server (%s): %s", e.Status().Reason, err.Error())
 	}
 	return "error: " + err.Error()
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/events"
@@ -367,8 +368,18 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-func invalidField(svc *corev1.Service, field string, value any, detail string) error {
-	return events.Errorf(events.ReasonInvalid, "Service %q is invalid: %s: Invalid value: %v: %s", svc.Name, field, value, detail)
+// serviceKind is the registry's Service kind, for kube-apiserver's error
+// messages.
+var serviceKind = func() *objects.Kind {
+	k, err := objects.Lookup("services")
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+func invalidField(svc *corev1.Service, path string, value any, detail string) error {
+	return events.NewInvalid(serviceKind, svc.Name, field.ErrorList{field.Invalid(field.NewPath(path), value, detail)})
 }
 
 // Admit implements events.Admission: on a Service's create, update or

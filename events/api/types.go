@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/strom-project/strom/events"
 )
 
@@ -85,6 +87,9 @@ type Response struct {
 type WireError struct {
 	Reason  events.Reason `json:"reason"`
 	Message string        `json:"message"`
+	// Details is the metav1.StatusDetails kube-apiserver would send
+	// (the object, and for Invalid each field at fault).
+	Details *metav1.StatusDetails `json:"details,omitempty"`
 }
 
 // Err turns a wire error back into a classified error.
@@ -92,7 +97,7 @@ func (w *WireError) Err() error {
 	if w == nil {
 		return nil
 	}
-	return &events.Error{Reason: w.Reason, Message: w.Message}
+	return &events.Error{Reason: w.Reason, Message: w.Message, Details: w.Details}
 }
 
 // HistoryEntry is one event of an object's history.

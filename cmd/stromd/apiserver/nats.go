@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/nats-io/nuid"
@@ -116,7 +118,12 @@ func (n *NATS) handle(verbName string, r micro.Request) *api.Response {
 func errResponse(err error) *api.Response {
 	var e *events.Error
 	if errors.As(err, &e) {
-		return &api.Response{Error: &api.WireError{Reason: e.Reason, Message: e.Message}}
+		return &api.Response{Error: &api.WireError{Reason: e.Reason, Message: e.Message, Details: e.Details}}
+	}
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		s := st.Status()
+		return &api.Response{Error: &api.WireError{Reason: events.ReasonOf(err), Message: s.Message, Details: s.Details}}
 	}
 	return &api.Response{Error: &api.WireError{Reason: events.ReasonInternal, Message: err.Error()}}
 }

@@ -103,10 +103,11 @@ func (c *Core) get(ctx context.Context, _ Caller, req *api.Request) (*api.Respon
 	}
 	e, ok := st.Get(k.Resource, ns, req.Name)
 	if !ok {
+		e := events.NewNotFound(k, req.Name)
 		if req.At != "" || c.cfg.Projection == nil {
-			return nil, events.Errorf(events.ReasonNotFound, "%s %q not found at #%d", k.Resource, req.Name, st.LastSeq())
+			e.Message += fmt.Sprintf(" at #%d", st.LastSeq())
 		}
-		return nil, events.Errorf(events.ReasonNotFound, "%s %q not found", k.Resource, req.Name)
+		return nil, e
 	}
 	return &api.Response{Kind: k.Kind, Object: e.JSON(), Seq: st.LastSeq()}, nil
 }
