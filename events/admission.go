@@ -13,6 +13,10 @@ import (
 // (events/alloc) is one: it fills in ClusterIPs and NodePorts on a
 // Service's writes and releases them on its removal.
 type Admission interface {
+	// Admits says whether the admission handles writes of kind k; the
+	// write path calls Admit only for those (so a write of any other kind
+	// costs nothing, not even a copy of the object).
+	Admits(k *objects.Kind) bool
 	// Admit runs inside the write path's read-modify-append loop, after
 	// the current state is read and before the change is computed, once
 	// per attempt.
@@ -44,6 +48,9 @@ func (w *Writer) admit(ctx context.Context, k *objects.Kind, obj, cur objects.Ob
 		}
 	}
 	for _, a := range w.admission {
+		if !a.Admits(k) {
+			continue
+		}
 		d, err := a.Admit(ctx, k, obj, cur, dryRun)
 		if err != nil {
 			all(nil, err)
@@ -75,4 +82,14 @@ func (w *Writer) retry(precondition string, attempt func(n int) (*Result, error)
 		}
 		return res, err
 	}
+}
+
+// admits says whether any admission handles kind k.
+func (w *Writer) admits(k *objects.Kind) bool {
+	for _, a := range w.admission {
+		if a.Admits(k) {
+			return true
+		}
+	}
+	return false
 }

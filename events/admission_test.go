@@ -33,7 +33,10 @@ type recorder struct {
 	mu     sync.Mutex
 	calls  []*call
 	before func(n int, obj objects.Object) error
+	only   string // if set, the one kind it admits
 }
+
+func (r *recorder) Admits(k *objects.Kind) bool { return r.only == "" || k.Kind == r.only }
 
 func (r *recorder) Admit(_ context.Context, k *objects.Kind, obj, cur objects.Object, dryRun bool) (func(*events.Result, error), error) {
 	r.mu.Lock()
@@ -208,5 +211,30 @@ func TestAdmissionRefuses(t *testing.T) {
 	bad := cm("Bad_Name")
 	if _, err := w.Create(ctx, bad, user("u")); !events.IsInvalid(err) || len(first.calls) != n {
 		t.Fatalf("invalid object: %v, admitted %d times", err, len(first.calls)-n)
+	}
+}
+
+// An admission is asked only about the kinds it admits: writes and
+// removals of other kinds never reach it, and what it would add is absent.
+func TestAdmissionOnlyForItsKinds(t *testing.T) {
+	ctx := context.Background()
+	r := &recorder{only: "Secret"}
+	_, w := admittedLog(t, r)
+	res, err := w.Create(ctx, cm("a"), user("u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Delete(ctx, objects.ByKind("ConfigMap"), "default", "a", events.DeleteOptions{}, user("u")); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.calls) != 0 || res.Object.GetAnnotations()["admitted"] != "" {
+		t.Fatalf("a ConfigMap reached a Secret-only admission: %+v", r.calls)
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "default"}, StringData: map[string]string{"k": "v"}}
+	if _, err := w.Create(ctx, sec, user("u")); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.calls) != 1 || r.calls[0].kind != "Secret" {
+		t.Fatalf("the Secret was not admitted: %+v", r.calls)
 	}
 }

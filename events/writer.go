@@ -319,7 +319,7 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 		}
 		obj := base
 		done := func(*Result, error) {}
-		if m != modeStatus && len(w.admission) > 0 {
+		if m != modeStatus && w.admits(k) {
 			obj = deepCopy(base) // admissions change it: each attempt starts afresh
 			var stored objects.Object
 			if cur.exists() {

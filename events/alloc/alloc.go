@@ -382,6 +382,9 @@ func invalidField(svc *corev1.Service, path string, value any, detail string) er
 	return events.NewInvalid(serviceKind, svc.Name, field.ErrorList{field.Invalid(field.NewPath(path), value, detail)})
 }
 
+// Admits implements events.Admission: Services only.
+func (a *ServiceAllocator) Admits(k *objects.Kind) bool { return k.Kind == "Service" }
+
 // Admit implements events.Admission: on a Service's create, update or
 // apply it allocates (Allocate); the returned done undoes the fresh
 // claims of a failed or retried attempt and, once the write is appended,

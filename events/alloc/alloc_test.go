@@ -121,6 +121,8 @@ type interleave struct {
 	done bool
 }
 
+func (i *interleave) Admits(k *objects.Kind) bool { return k.Kind == "Service" }
+
 func (i *interleave) Admit(ctx context.Context, k *objects.Kind, obj, _ objects.Object, _ bool) (func(*events.Result, error), error) {
 	if i.done || obj == nil || k.Kind != "Service" {
 		return nil, nil

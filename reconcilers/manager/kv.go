@@ -64,6 +64,18 @@ func (k *KV) Get(key string) (KVEntry, bool) {
 	return e, ok
 }
 
+// Entries returns the latest revision of every key seen by the watch, in
+// no particular order.
+func (k *KV) Entries() []KVEntry {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	out := make([]KVEntry, 0, len(k.entries))
+	for _, e := range k.entries {
+		out = append(out, e)
+	}
+	return out
+}
+
 // Synced is closed once the watch has delivered the bucket's contents for
 // the first time; before that, Get misses keys that exist.
 func (k *KV) Synced() <-chan struct{} { return k.synced }

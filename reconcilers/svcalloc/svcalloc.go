@@ -9,13 +9,15 @@
 // none and this reconciler releases nothing. Each run compares every
 // claim with the Services in the view; a claim younger than Grace is
 // kept, so a write that has claimed but not yet reached the view is
-// never robbed.
+// never robbed. The claims are a KV input (manager.KVInputs): the
+// manager watches the bucket, and Reconcile reads the watch's copy; it
+// touches the bucket only to release, with the claim's revision as
+// precondition, so a claim renewed meanwhile stays.
 package svcalloc
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,9 +42,10 @@ type Options struct {
 
 // Reconciler releases claims no Service holds.
 type Reconciler struct {
-	env  manager.Env
-	opts Options
-	kv   jetstream.KeyValue
+	env    manager.Env
+	opts   Options
+	claims *manager.KV // the allocation bucket, watched by the manager
+	kv     jetstream.KeyValue
 }
 
 // New returns the reconciler.
@@ -53,8 +56,14 @@ func New(env manager.Env, o Options) *Reconciler {
 	if o.Period == 0 {
 		o.Period = time.Minute
 	}
-	return &Reconciler{env: env, opts: o}
+	// A new claim is younger than Grace, and a released one needs no
+	// work: claim changes enqueue nothing; Period and Service changes
+	// drive the runs.
+	return &Reconciler{env: env, opts: o, claims: manager.NewKV(events.AllocBucket, nil)}
 }
+
+// KVInputs implements manager.KVInputs: the manager watches the claims.
+func (r *Reconciler) KVInputs() []*manager.KV { return []*manager.KV{r.claims} }
 
 // Name implements manager.Reconciler.
 func (r *Reconciler) Name() string { return "svcalloc" }
@@ -95,17 +104,12 @@ func Stale(claims []ClaimEntry, held map[string]map[string]bool, now time.Time, 
 
 // Reconcile releases stale claims and comes back after Period.
 func (r *Reconciler) Reconcile(ctx context.Context, _ string) (controller.Result, error) {
-	if r.kv == nil {
-		kv, err := r.env.Writer.JetStream().KeyValue(ctx, events.AllocBucket)
-		if err != nil {
-			return controller.Result{}, fmt.Errorf("opening %s: %w", events.AllocBucket, err)
-		}
-		r.kv = kv
+	select {
+	case <-r.claims.Synced():
+	default:
+		return controller.Result{}, fmt.Errorf("the claims input has not delivered bucket %s yet", r.claims.Bucket())
 	}
-	claims, err := r.claims(ctx)
-	if err != nil {
-		return controller.Result{}, err
-	}
+	claims := r.decode()
 	held := map[string]map[string]bool{}
 	for _, c := range claims {
 		k := events.ObjectKey(c.Claim.Namespace, c.Claim.Name)
@@ -126,6 +130,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ string) (controller.Result
 		}
 	}
 	for _, c := range Stale(claims, held, r.env.Clock.Now(), r.opts.Grace) {
+		if r.kv == nil {
+			kv, err := r.env.Writer.JetStream().KeyValue(ctx, events.AllocBucket)
+			if err != nil {
+				return controller.Result{}, fmt.Errorf("opening %s: %w", events.AllocBucket, err)
+			}
+			r.kv = kv
+		}
 		err := r.kv.Delete(ctx, c.Key, jetstream.LastRevision(c.Revision))
 		if err != nil {
 			r.env.Logger.Warn("releasing stale claim", zap.String("key", c.Key), zap.Error(err))
@@ -136,29 +147,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ string) (controller.Result
 	return controller.Result{RequeueAfter: r.opts.Period}, nil
 }
 
-func (r *Reconciler) claims(ctx context.Context) ([]ClaimEntry, error) {
-	keys, err := r.kv.Keys(ctx)
-	if errors.Is(err, jetstream.ErrNoKeysFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listing claims: %w", err)
-	}
-	out := make([]ClaimEntry, 0, len(keys))
-	for _, k := range keys {
-		e, err := r.kv.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading claim %s: %w", k, err)
-		}
+// decode reads the claims from the watch's copy of the bucket.
+func (r *Reconciler) decode() []ClaimEntry {
+	entries := r.claims.Entries()
+	out := make([]ClaimEntry, 0, len(entries))
+	for _, e := range entries {
 		var c alloc.Claim
-		if err := json.Unmarshal(e.Value(), &c); err != nil {
-			r.env.Logger.Warn("unreadable claim", zap.String("key", k), zap.Error(err))
+		if err := json.Unmarshal(e.Value, &c); err != nil {
+			r.env.Logger.Warn("unreadable claim", zap.String("key", e.Key), zap.Error(err))
 			continue
 		}
-		out = append(out, ClaimEntry{Key: k, Revision: e.Revision(), Claim: c})
+		out = append(out, ClaimEntry{Key: e.Key, Revision: e.Revision, Claim: c})
 	}
-	return out, nil
+	return out
 }
