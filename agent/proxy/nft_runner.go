@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,6 +30,7 @@ type NFTRunner interface {
 // is born there.
 type ExecNFT struct {
 	nft       knftables.Interface
+	path      string // the nft binary
 	netnsPath string
 	cpu       atomic.Int64
 }
@@ -45,6 +49,9 @@ func NewExecNFT(netnsPath string) (*ExecNFT, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the nftables proxy mode needs nft 1.0.1 or later (Debian package nftables): %w", err)
 	}
+	if r.path, err = exec.LookPath("nft"); err != nil {
+		return nil, fmt.Errorf("the nftables proxy mode needs nft (Debian package nftables): %w", err)
+	}
 	return r, nil
 }
 
@@ -61,15 +68,111 @@ func (r *ExecNFT) in(f func() error) error { return runInNetns(r.netnsPath, f) }
 func (r *ExecNFT) NewTransaction() *knftables.Transaction { return r.nft.NewTransaction() }
 
 // Run implements knftables.Interface: one `nft -f -` for the whole
-// transaction, which the kernel applies atomically.
+// transaction, which the kernel applies atomically. The script is
+// knftables' text of the transaction with runs of element commands on
+// one set batched (batchElements): the same operations in the same
+// order, but nft parses a command per thousand elements instead of one
+// per element, which at 10,000 services is a third of a full sync.
 func (r *ExecNFT) Run(ctx context.Context, tx *knftables.Transaction) error {
+	script, err := transactionScript(tx)
+	if err != nil {
+		return err
+	}
 	before := childrenCPU()
-	err := r.in(func() error { return r.nft.Run(ctx, tx) })
+	err = r.in(func() error {
+		cmd := exec.CommandContext(ctx, r.path, "-f", "-")
+		cmd.Stdin = strings.NewReader(script)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		return nil
+	})
 	r.cpu.Add(int64(childrenCPU() - before))
 	if err != nil {
 		return fmt.Errorf("nft transaction (%d operations): %w", tx.NumOperations(), err)
 	}
 	return nil
+}
+
+// transactionScript is tx's nft script with element commands batched. A
+// transaction that knftables refused while it was built (an invalid
+// object; the operations after it were dropped) is an error: knftables
+// reports it only as a trailing "# ERROR:" comment in the text, which nft
+// would ignore and run the truncated rest.
+func transactionScript(tx *knftables.Transaction) (string, error) {
+	text := tx.String()
+	if i := strings.LastIndex(text, nftTxError); i >= 0 && (i == 0 || text[i-1] == '\n') {
+		return "", fmt.Errorf("nft transaction (%d operations) not run: %s", tx.NumOperations(), text[i+len(nftTxError):])
+	}
+	return batchElements(text, nftBatch), nil
+}
+
+// nftTxError starts the comment knftables' Transaction.String ends with
+// when building the transaction failed.
+const nftTxError = "# ERROR: "
+
+// nftBatch bounds the elements per batched command, keeping single
+// netlink messages small.
+const nftBatch = 1000
+
+// batchElements joins runs of consecutive one-element commands on the
+// same set or map ("add element ip strom backends-tcp { K : V }") into
+// commands of up to max elements ("add element ip strom backends-tcp
+// { K1 : V1, K2 : V2 }"). Only add and delete of plain elements are
+// joined; an element with a comment or any brace, comma or quote in it,
+// and every other line, is kept as it is and ends the run.
+func batchElements(script string, max int) string {
+	var b strings.Builder
+	b.Grow(len(script))
+	head := "" // the command of the run, up to " { "
+	var run []string
+	flush := func() {
+		for len(run) > 0 {
+			n := min(len(run), max)
+			b.WriteString(head)
+			b.WriteString(" { ")
+			b.WriteString(strings.Join(run[:n], ", "))
+			b.WriteString(" }\n")
+			run = run[n:]
+		}
+		head = ""
+	}
+	for line := range strings.Lines(script) {
+		line = strings.TrimSuffix(line, "\n")
+		h, elem, ok := splitElementCommand(line)
+		if !ok {
+			flush()
+			b.WriteString(line)
+			b.WriteByte('\n')
+			continue
+		}
+		if h != head {
+			flush()
+			head = h
+		}
+		run = append(run, elem)
+	}
+	flush()
+	return b.String()
+}
+
+// splitElementCommand splits "add element FAMILY TABLE SET { ELEM }" (or
+// delete) into its head and ELEM, for a plain ELEM only.
+func splitElementCommand(line string) (head, elem string, ok bool) {
+	if !strings.HasPrefix(line, "add element ") && !strings.HasPrefix(line, "delete element ") {
+		return "", "", false
+	}
+	i := strings.Index(line, " { ")
+	if i < 0 || !strings.HasSuffix(line, " }") || i+3 > len(line)-2 {
+		return "", "", false
+	}
+	head, elem = line[:i], line[i+3:len(line)-2]
+	if strings.ContainsAny(elem, "{},\"#") || strings.Contains(elem, "comment") || strings.Count(head, " ") != 4 {
+		return "", "", false
+	}
+	return head, elem, true
 }
 
 // Check implements knftables.Interface.
