@@ -47,6 +47,9 @@ type Config struct {
 	Labels    map[string]string
 	Resync    time.Duration // full list of this node's pods; default 30 s
 	Heartbeat time.Duration // lease renewal; default 10 s
+	// RuntimeCheck is how often a pod manager with a runtime
+	// (RuntimeHealth) is asked whether it answers; default 5 s.
+	RuntimeCheck time.Duration
 	// ManifestDir holds static pod manifests the agent keeps running.
 	ManifestDir string
 	// WaitForPodCIDR makes the agent wait until the control plane has
@@ -63,6 +66,9 @@ func (c *Config) defaults() {
 	}
 	if c.Heartbeat == 0 {
 		c.Heartbeat = 10 * time.Second
+	}
+	if c.RuntimeCheck == 0 {
+		c.RuntimeCheck = 5 * time.Second
 	}
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
@@ -114,6 +120,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	registeredReady := true // register wrote Ready=True
+	a.status.ready = &readiness{st: a.status, node: cfg.NodeName, log: a.log, reported: &registeredReady}
 	go a.heartbeat(ctx)
 	if cfg.WaitForPodCIDR {
 		if node, err = a.waitForPodCIDR(ctx); err != nil {
@@ -127,6 +135,9 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	} else {
 		pm = NewHollow(a.status, cfg.Clock)
+	}
+	if h, ok := pm.(RuntimeHealth); ok {
+		go a.watchRuntime(ctx, h, cfg.RuntimeCheck)
 	}
 	// Subscribe before listing so no change falls between the two.
 	sub, err := cfg.Conn.Subscribe(api.PodFeedSubject(cfg.NodeName), func(m *nats.Msg) { a.onFeed(ctx, pm, m) })

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
@@ -73,14 +75,9 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 	rc.defaults()
 	return func(ctx context.Context, node *corev1.Node, st *Status) (PodManager, error) {
 		log := rc.Logger
-		rt, err := runtime.NewContainerd(ctx, runtime.Config{
-			Address: rc.ContainerdAddress, Namespace: rc.Namespace,
-			StateDir: filepath.Join(rc.RootDir, "runtime"), NetNSDir: filepath.Join(rc.RunDir, "netns"),
-			LogDir: rc.LogDir, FIFODir: filepath.Join(rc.RunDir, "fifo"), LogDriver: rc.LogDriver,
-			Logger: log.Named("runtime"),
-		})
+		rt, err := connectRuntime(ctx, rc, st)
 		if err != nil {
-			return nil, fmt.Errorf("connecting to containerd at %s: %w", rc.ContainerdAddress, err)
+			return nil, err
 		}
 		if rc.ImageDir != "" {
 			if err := importImages(ctx, rt, rc.ImageDir, log); err != nil {
@@ -117,7 +114,57 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 				return nil, fmt.Errorf("serving the node API: %w", err)
 			}
 		}
-		return pm, nil
+		return realPods{Manager: pm, rt: rt}, nil
+	}
+}
+
+// realPods is the pod manager of real pods; it can tell whether its
+// runtime answers (RuntimeHealth).
+type realPods struct {
+	*pods.Manager
+	rt *runtime.Containerd
+}
+
+// RuntimeHealthy implements RuntimeHealth.
+func (p realPods) RuntimeHealthy(ctx context.Context) error { return p.rt.Healthy(ctx) }
+
+// Runtime connection back-off while containerd does not answer.
+const (
+	runtimeRetryMin = time.Second
+	runtimeRetryMax = 30 * time.Second
+)
+
+// connectRuntime connects to containerd, waiting for it while it does not
+// answer: the node is reported NotReady ("container runtime is down")
+// meanwhile and the connection retried with capped exponential back-off,
+// as kubelet does. Errors that waiting cannot mend (a bad log driver, a
+// state directory that cannot be created) are returned.
+func connectRuntime(ctx context.Context, rc RealConfig, st *Status) (*runtime.Containerd, error) {
+	wait := runtimeRetryMin
+	for {
+		rt, err := runtime.NewContainerd(ctx, runtime.Config{
+			Address: rc.ContainerdAddress, Namespace: rc.Namespace,
+			StateDir: filepath.Join(rc.RootDir, "runtime"), NetNSDir: filepath.Join(rc.RunDir, "netns"),
+			LogDir: rc.LogDir, FIFODir: filepath.Join(rc.RunDir, "fifo"), LogDriver: rc.LogDriver,
+			Logger: rc.Logger.Named("runtime"),
+		})
+		if err == nil {
+			st.ReportRuntime(ctx, nil)
+			return rt, nil
+		}
+		if !errors.Is(err, runtime.ErrUnavailable) {
+			return nil, fmt.Errorf("starting the container runtime client: %w", err)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		st.ReportRuntime(ctx, err)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, runtimeRetryMax)
 	}
 }
 

@@ -26,6 +26,16 @@ type Status struct {
 
 	mu    sync.Mutex
 	cache map[string]cached // pod workers re-read referenced objects every second
+
+	ready *readiness // the node's Ready condition; nil for a Status without a node
+}
+
+// ReportRuntime reports the container runtime's health (err nil: it
+// answers) in the node's Ready condition; only changes are written.
+func (s *Status) ReportRuntime(ctx context.Context, err error) {
+	if s.ready != nil {
+		s.ready.report(ctx, err)
+	}
 }
 
 type cached struct {

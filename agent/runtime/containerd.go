@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -80,9 +81,16 @@ func NewContainerd(ctx context.Context, cfg Config) (*Containerd, error) {
 			return nil, fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
+	// A socket nobody listens on fails at once, not after the client's
+	// dial timeout.
+	conn, err := net.DialTimeout("unix", cfg.Address, time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to containerd at %s: %w: %w", cfg.Address, ErrUnavailable, err)
+	}
+	conn.Close()
 	client, err := containerd.New(cfg.Address, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second))
 	if err != nil {
-		return nil, fmt.Errorf("connecting to containerd at %s: %w", cfg.Address, err)
+		return nil, fmt.Errorf("connecting to containerd at %s: %w: %w", cfg.Address, ErrUnavailable, err)
 	}
 	if cfg.LogDriver == "" {
 		cfg.Logger.Warn("no log driver configured: container logs are written by the shim, which can drop trailing stderr")
@@ -96,10 +104,22 @@ func NewContainerd(ctx context.Context, cfg Config) (*Containerd, error) {
 	v, err := client.Version(c.ns(vctx))
 	if err != nil {
 		client.Close()
-		return nil, fmt.Errorf("asking containerd at %s its version: %w", cfg.Address, err)
+		return nil, fmt.Errorf("asking containerd at %s its version: %w: %w", cfg.Address, ErrUnavailable, err)
 	}
 	c.log.Info("connected to containerd", zap.String("address", cfg.Address), zap.String("version", v.Version), zap.String("namespace", cfg.Namespace))
 	return c, nil
+}
+
+// Healthy asks containerd for its version within 2 s: an error means the
+// runtime is down or not answering (the client reconnects by itself when
+// containerd returns).
+func (c *Containerd) Healthy(ctx context.Context) error {
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := c.client.Version(c.ns(hctx)); err != nil {
+		return fmt.Errorf("containerd at %s: %w", c.cfg.Address, err)
+	}
+	return nil
 }
 
 // Close closes the connection to containerd; containers keep running.

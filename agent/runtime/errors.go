@@ -11,4 +11,7 @@ var (
 	ErrNotFound         = errors.New("not found")
 	ErrAlreadyExists    = errors.New("already exists")
 	ErrNotRunning       = errors.New("container not running")
+	// ErrUnavailable: containerd does not answer (not running, or not
+	// yet); waiting may mend it.
+	ErrUnavailable = errors.New("container runtime unavailable")
 )

@@ -86,40 +86,56 @@ func Start(t testing.TB) *Containerd {
 		State:   filepath.Join(dir, "state"),
 		Address: filepath.Join(dir, "c.sock"),
 		Log:     filepath.Join(dir, "containerd.log"),
-		exited:  make(chan struct{}),
 		seen:    map[string]bool{},
 	}
 	c.Namespace = "ctrtest-" + strings.TrimPrefix(filepath.Base(dir), "ctrtest-")
-	cfgPath := filepath.Join(dir, "config.toml")
 	cfg := fmt.Sprintf(config, c.Root, c.State, c.Address, filepath.Join(dir, "opt"))
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
+		os.RemoveAll(dir)
 		t.Fatalf("writing containerd config: %v", err)
 	}
-	logf, err := os.Create(c.Log)
-	if err != nil {
-		t.Fatalf("creating containerd log: %v", err)
+	if err := c.launch(); err != nil {
+		os.RemoveAll(dir)
+		t.Fatal(err)
 	}
-	c.cmd = exec.Command(Binary, "--config", cfgPath)
+	t.Cleanup(func() { c.stop(t) })
+	c.waitServing(t)
+	return c
+}
+
+// launch starts the daemon process.
+func (c *Containerd) launch() error {
+	logf, err := os.OpenFile(c.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("creating containerd log: %w", err)
+	}
+	c.cmd = exec.Command(Binary, "--config", filepath.Join(c.Dir, "config.toml"))
 	c.cmd.Stdout = logf
 	c.cmd.Stderr = logf
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := c.cmd.Start(); err != nil {
 		logf.Close()
-		os.RemoveAll(dir)
-		t.Fatalf("starting containerd: %v", err)
+		return fmt.Errorf("starting containerd: %w", err)
 	}
+	exited := make(chan struct{})
+	c.exited = exited
+	cmd := c.cmd
 	go func() {
-		_ = c.cmd.Wait()
+		_ = cmd.Wait()
 		logf.Close()
-		close(c.exited)
+		close(exited)
 	}()
-	t.Cleanup(func() { c.stop(t) })
+	return nil
+}
 
+// waitServing fails the test unless the daemon answers within 20 s.
+func (c *Containerd) waitServing(t testing.TB) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		err := c.ping()
 		if err == nil {
-			return c
+			return
 		}
 		select {
 		case <-c.exited:
@@ -131,6 +147,35 @@ func Start(t testing.TB) *Containerd {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Kill stops the daemon with SIGKILL, as a crash would: containers and
+// their shims keep running, the socket stops answering. Restart brings it
+// back with the same state.
+func (c *Containerd) Kill(t testing.TB) {
+	t.Helper()
+	_ = c.cmd.Process.Kill()
+	select {
+	case <-c.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("containerd pid %d did not exit after SIGKILL", c.cmd.Process.Pid)
+	}
+	_ = os.Remove(c.Address)
+}
+
+// Restart starts the daemon again after Kill, with the same root, state
+// and socket, and waits until it answers.
+func (c *Containerd) Restart(t testing.TB) {
+	t.Helper()
+	select {
+	case <-c.exited:
+	default:
+		t.Fatalf("ctrtest: Restart of a containerd that is still running (pid %d)", c.cmd.Process.Pid)
+	}
+	if err := c.launch(); err != nil {
+		t.Fatal(err)
+	}
+	c.waitServing(t)
 }
 
 func (c *Containerd) ping() error {

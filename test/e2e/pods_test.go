@@ -29,6 +29,7 @@ import (
 // namespace acting as the node) against an in-process stromd.
 type realNode struct {
 	d      *app.Stromd
+	ctr    *ctrtest.Containerd // the node's containerd
 	admin  *api.Client
 	config string // admin.conf for the CLI binary
 	imgDir string // the test images' archives
@@ -39,8 +40,24 @@ type realNode struct {
 // service proxy and DNS.
 func startRealNode(t testing.TB, services *agent.ServicesConfig) *realNode {
 	t.Helper()
+	return startRealNodeWith(t, nodeOptions{services: services})
+}
+
+// nodeOptions vary startRealNodeWith.
+type nodeOptions struct {
+	services     *agent.ServicesConfig
+	runtimeDown  bool          // containerd is killed before the agent starts
+	runtimeCheck time.Duration // agent.Config.RuntimeCheck
+}
+
+func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
+	t.Helper()
 	ctrtest.RequireRoot(t)
 	ctr := ctrtest.Start(t)
+	if o.runtimeDown {
+		ctr.Kill(t)
+	}
+	services := o.services
 	node := ctrtest.NewNetNS(t)
 	dir := t.TempDir()
 	// Pods still running at the end keep their netns pins mounted under
@@ -78,7 +95,7 @@ func startRealNode(t testing.TB, services *agent.ServicesConfig) *realNode {
 	}
 	go func() {
 		done <- agent.Run(ctx, agent.Config{NodeName: "node-1", NodeIP: "10.99.0.1", Client: ac, Conn: ac.Conn(),
-			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Resync: 2 * time.Second})
+			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Resync: 2 * time.Second, RuntimeCheck: o.runtimeCheck})
 	}()
 	// Stop the agent before containerd and the netns go (cleanups run LIFO).
 	t.Cleanup(func() {
@@ -92,7 +109,7 @@ func startRealNode(t testing.TB, services *agent.ServicesConfig) *realNode {
 			t.Errorf("agent did not stop")
 		}
 	})
-	return &realNode{d: d, admin: clustertest.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir, netns: node}
+	return &realNode{d: d, ctr: ctr, admin: clustertest.AdminClient(t, d), config: d.AdminConfig, imgDir: imgDir, netns: node}
 }
 
 func (n *realNode) apply(t testing.TB, manifest string) {

@@ -262,7 +262,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 		d.agentDone = make(chan error, 1)
 		env := AgentEnv{Conn: d.nc, Client: api.NewClient(d.nc, "stromd"), NodeName: cfg.NodeName, Logger: log.Named("agent"),
 			ServiceCIDR: cfg.ServiceCIDR, ClusterCIDR: cfg.ClusterCIDR}
-		go func() { d.agentDone <- cfg.Agent(ctx, env) }()
+		go func() { d.agentDone <- superviseAgent(ctx, cfg.Agent, env, agentRetryMin, agentRetryMax) }()
 	}
 	log.Info("stromd serving", zap.String("nats", d.URL), zap.String("admin_config", d.AdminConfig),
 		zap.Uint64("seq", d.proj.Store().LastSeq()))

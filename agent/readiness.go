@@ -1,0 +1,174 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
+)
+
+// The node's Ready condition as kubelet sets it from the container
+// runtime's health (k8s.io/kubernetes/pkg/kubelet/nodestatus): True with
+// KubeletReady while the runtime answers, False with KubeletNotReady and
+// "container runtime is down" while it does not. The node keeps renewing
+// its lease meanwhile: it is reachable, so it is NotReady, not Unknown,
+// and the scheduler places no new pod on it.
+const (
+	reasonReady    = "KubeletReady"
+	messageReady   = "strom-agent is posting ready status"
+	reasonNotReady = "KubeletNotReady"
+	// MessageRuntimeDown is the Ready condition's message while the
+	// container runtime does not answer.
+	MessageRuntimeDown = "container runtime is down"
+)
+
+// readyCondition is the Ready condition for the runtime's health
+// (runtimeErr nil: healthy), as of now.
+func readyCondition(runtimeErr error, now metav1.Time) corev1.NodeCondition {
+	c := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: reasonReady,
+		Message: messageReady, LastHeartbeatTime: now, LastTransitionTime: now}
+	if runtimeErr != nil {
+		c.Status, c.Reason, c.Message = corev1.ConditionFalse, reasonNotReady, MessageRuntimeDown
+	}
+	return c
+}
+
+// withReady returns the node's conditions with Ready replaced by c; the
+// transition time stays when the status does not change, and so does the
+// heartbeat time (heartbeats live in the lease, not in the log). changed
+// is false when nothing but those times would change.
+func withReady(conds []corev1.NodeCondition, c corev1.NodeCondition) (out []corev1.NodeCondition, changed bool) {
+	out = make([]corev1.NodeCondition, 0, len(conds)+1)
+	found := false
+	for _, old := range conds {
+		if old.Type != corev1.NodeReady {
+			out = append(out, old)
+			continue
+		}
+		found = true
+		if old.Status == c.Status {
+			c.LastTransitionTime, c.LastHeartbeatTime = old.LastTransitionTime, old.LastHeartbeatTime
+		}
+		changed = old.Status != c.Status || old.Reason != c.Reason || old.Message != c.Message
+		out = append(out, c)
+	}
+	if !found {
+		out, changed = append(out, c), true
+	}
+	return out, changed
+}
+
+// readiness reports the runtime's health in the node's Ready condition,
+// writing only changes, and logs each change once.
+type readiness struct {
+	st   *Status
+	node string
+	log  *zap.Logger
+
+	mu       sync.Mutex
+	reported *bool // healthy, as last written; nil: not yet
+}
+
+// report sets Ready from the runtime's health (err nil: healthy). A
+// failed write is logged and retried on the next report.
+func (r *readiness) report(ctx context.Context, err error) {
+	healthy := err == nil
+	r.mu.Lock()
+	same := r.reported != nil && *r.reported == healthy
+	r.mu.Unlock()
+	if same {
+		return
+	}
+	if healthy {
+		r.log.Info("container runtime is up: node Ready")
+	} else {
+		r.log.Warn("container runtime is down: node NotReady until it answers", zap.Error(err))
+	}
+	if werr := r.write(ctx, err); werr != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("reporting node readiness", zap.Error(werr))
+		}
+		return
+	}
+	r.mu.Lock()
+	r.reported = &healthy
+	r.mu.Unlock()
+}
+
+// write reads the node and writes its Ready condition, retrying a lost
+// compare-and-swap.
+func (r *readiness) write(ctx context.Context, runtimeErr error) error {
+	for attempt := 0; ; attempt++ {
+		node, err := getNode(ctx, r.st.client, r.node)
+		if err != nil {
+			return fmt.Errorf("reading node %s: %w", r.node, err)
+		}
+		now := metav1.NewTime(r.st.clock.Now().UTC().Truncate(time.Second))
+		cond := readyCondition(runtimeErr, now)
+		conds, changed := withReady(node.Status.Conditions, cond)
+		if !changed {
+			return nil
+		}
+		wasReady := isReady(node)
+		node.Status.Conditions = conds
+		node.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Node"}
+		data, err := json.Marshal(node)
+		if err != nil {
+			return err
+		}
+		_, err = r.st.client.Do(ctx, api.VerbStatus, &api.Request{Object: data})
+		if events.IsConflict(err) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("writing node %s Ready=%s: %w", r.node, cond.Status, err)
+		}
+		if now := isReady(node); now != wasReady {
+			state := "NodeNotReady"
+			if now {
+				state = "NodeReady"
+			}
+			r.st.rec.Record(ctx, node, corev1.EventTypeNormal, state, fmt.Sprintf("Node %s status is now: %s", r.node, state))
+		}
+		return nil
+	}
+}
+
+func isReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// RuntimeHealth is implemented by pod managers whose runtime can be asked
+// whether it answers (RealPods'). The agent asks every
+// Config.RuntimeCheck and reports the answer in the node's Ready
+// condition.
+type RuntimeHealth interface {
+	RuntimeHealthy(ctx context.Context) error
+}
+
+// watchRuntime reports h's health every interval until ctx ends.
+func (a *Agent) watchRuntime(ctx context.Context, h RuntimeHealth, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.status.ReportRuntime(ctx, h.RuntimeHealthy(ctx))
+		}
+	}
+}

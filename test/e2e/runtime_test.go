@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/test/logtest"
+)
+
+// nodeReady returns the node's Ready condition.
+func (n *realNode) nodeReady(t testing.TB) (*corev1.NodeCondition, error) {
+	resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: "nodes", Name: "node-1"})
+	if err != nil {
+		return nil, err
+	}
+	var node corev1.Node
+	if err := json.Unmarshal(resp.Object, &node); err != nil {
+		return nil, err
+	}
+	for i := range node.Status.Conditions {
+		if c := &node.Status.Conditions[i]; c.Type == corev1.NodeReady {
+			return c, nil
+		}
+	}
+	return nil, fmt.Errorf("node-1 has no Ready condition")
+}
+
+func (n *realNode) waitNodeReady(t testing.TB, status corev1.ConditionStatus, reason, message string) {
+	t.Helper()
+	logtest.Eventually(t, 30*time.Second, func() error {
+		c, err := n.nodeReady(t)
+		if err != nil {
+			return err
+		}
+		if c.Status != status || c.Reason != reason || (message != "" && c.Message != message) {
+			return fmt.Errorf("Ready=%s %s %q, want %s %s %q", c.Status, c.Reason, c.Message, status, reason, message)
+		}
+		return nil
+	})
+}
+
+// A node whose container runtime is down is NotReady with kubelet's
+// reason and message, gets no new pods, and comes back Ready by itself
+// when the runtime returns; a container that ran through the outage is
+// not restarted.
+func TestNodeNotReadyWhileRuntimeIsDown(t *testing.T) {
+	n := startRealNodeWith(t, nodeOptions{runtimeDown: true, runtimeCheck: 300 * time.Millisecond})
+	n.waitNodeReady(t, corev1.ConditionFalse, "KubeletNotReady", "container runtime is down")
+
+	// Not scheduled while the node is NotReady.
+	n.apply(t, `apiVersion: v1
+kind: Pod
+metadata: {name: sleeper}
+spec:
+  containers:
+  - {name: main, image: strom.test/busybox:1, command: [sleep, "3600"]}
+`)
+	time.Sleep(2 * time.Second)
+	if p, err := n.pod(t, "sleeper"); err != nil || p.Spec.NodeName != "" {
+		t.Fatalf("pod on a NotReady node: %v %+v", err, p)
+	}
+
+	// containerd comes up: Ready, and the pod is scheduled and runs.
+	n.ctr.Restart(t)
+	n.waitNodeReady(t, corev1.ConditionTrue, "KubeletReady", "")
+	var running *corev1.Pod
+	logtest.Eventually(t, 60*time.Second, func() error {
+		p, err := n.pod(t, "sleeper")
+		if err != nil {
+			return err
+		}
+		if p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].ContainerID == "" {
+			return fmt.Errorf("sleeper phase %q node %q", p.Status.Phase, p.Spec.NodeName)
+		}
+		running = p
+		return nil
+	})
+
+	// containerd dies while the pod runs: NotReady; it returns: Ready,
+	// and the container is the same one, never restarted.
+	n.ctr.Kill(t)
+	n.waitNodeReady(t, corev1.ConditionFalse, "KubeletNotReady", "container runtime is down")
+	n.ctr.Restart(t)
+	n.waitNodeReady(t, corev1.ConditionTrue, "KubeletReady", "")
+	time.Sleep(2 * time.Second) // a few resyncs and runtime checks
+	p, err := n.pod(t, "sleeper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := running.Status.ContainerStatuses[0], p.Status.ContainerStatuses[0]
+	if p.Status.Phase != corev1.PodRunning || after.ContainerID != before.ContainerID || after.RestartCount != 0 {
+		t.Fatalf("after the outage: phase %q container %s restarts %d, want Running, %s, 0", p.Status.Phase, after.ContainerID, after.RestartCount, before.ContainerID)
+	}
+
+	// The transitions are Events on the node, as kubelet records them.
+	out, err := n.strom(t, "get", "events", "-A")
+	if err != nil {
+		t.Fatalf("get events: %v %s", err, out)
+	}
+	for _, want := range []string{"NodeNotReady", "NodeReady"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %s event on the node:\n%s", want, out)
+		}
+	}
+}
