@@ -74,23 +74,34 @@ type readiness struct {
 	log  *zap.Logger
 
 	mu       sync.Mutex
-	reported *bool // healthy, as last written; nil: not yet
+	reported *bool     // healthy, as last written; nil: not yet
+	verified time.Time // when the node was last read to confirm it
 }
+
+// reverify is how often an unchanged state is checked against the node
+// as stored: someone else may have written its Ready condition (the node
+// lifecycle controller marks a silent node Unknown, then Ready again when
+// heartbeats resume, without knowing the runtime's state).
+const reverify = time.Minute
 
 // report sets Ready from the runtime's health (err nil: healthy). A
 // failed write is logged and retried on the next report.
 func (r *readiness) report(ctx context.Context, err error) {
 	healthy := err == nil
+	now := r.st.clock.Now()
 	r.mu.Lock()
 	same := r.reported != nil && *r.reported == healthy
+	fresh := now.Sub(r.verified) < reverify
 	r.mu.Unlock()
-	if same {
+	if same && fresh {
 		return
 	}
-	if healthy {
-		r.log.Info("container runtime is up: node Ready")
-	} else {
-		r.log.Warn("container runtime is down: node NotReady until it answers", zap.Error(err))
+	if !same {
+		if healthy {
+			r.log.Info("container runtime is up: node Ready")
+		} else {
+			r.log.Warn("container runtime is down: node NotReady until it answers", zap.Error(err))
+		}
 	}
 	if werr := r.write(ctx, err); werr != nil {
 		if ctx.Err() == nil {
@@ -99,7 +110,7 @@ func (r *readiness) report(ctx context.Context, err error) {
 		return
 	}
 	r.mu.Lock()
-	r.reported = &healthy
+	r.reported, r.verified = &healthy, now
 	r.mu.Unlock()
 }
 

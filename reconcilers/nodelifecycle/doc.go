@@ -11,5 +11,10 @@
 // bound to the node are deleted for good (the node cannot confirm) unless
 // they tolerate the taint, so their controllers recreate them elsewhere.
 // When heartbeats resume the node is Ready again and the taint removed.
+// A node that keeps renewing its lease but reports Ready=False itself
+// (its agent found the container runtime down) is tainted
+// node.kubernetes.io/not-ready:NoExecute, its pods evicted the same way
+// after EvictionTimeout; the taint goes when it reports Ready again. Its
+// Ready condition stays the node's own.
 // Pods bound to a Node that no longer exists are deleted for good too.
 package nodelifecycle

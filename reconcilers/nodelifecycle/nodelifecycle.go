@@ -27,6 +27,11 @@ const Actor = "system:node-lifecycle-controller"
 // TaintUnreachable is the taint of a node whose heartbeats stopped.
 const TaintUnreachable = corev1.TaintNodeUnreachable // node.kubernetes.io/unreachable
 
+// TaintNotReady is the taint of a node that reports itself not ready
+// (Ready=False, e.g. its container runtime is down) while its heartbeats
+// go on.
+const TaintNotReady = corev1.TaintNodeNotReady // node.kubernetes.io/not-ready
+
 // Options tune the controller.
 type Options struct {
 	LeaseDuration   time.Duration // silence before Ready=Unknown; default 40 s
@@ -125,31 +130,91 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	now := r.env.Clock.Now()
 	last := r.lastRenewal(key)
 	if now.Sub(last) <= r.opts.LeaseDuration {
-		if err := r.markReady(ctx, node); err != nil {
+		if node, err = r.markReady(ctx, node); err != nil {
 			return controller.Result{}, err
 		}
-		return controller.Result{RequeueAfter: last.Add(r.opts.LeaseDuration).Sub(now) + 50*time.Millisecond}, nil
+		wait := last.Add(r.opts.LeaseDuration).Sub(now) + 50*time.Millisecond
+		// A reachable node that says it is not ready (Ready=False) is
+		// tainted not-ready:NoExecute, and its pods are evicted as an
+		// unreachable node's are; the taint goes when it is Ready again.
+		if c := readyCondition(node); c != nil && c.Status == corev1.ConditionFalse {
+			if node, err = r.addTaint(ctx, node, TaintNotReady, now); err != nil {
+				return controller.Result{}, err
+			}
+			evictWait, err := r.evictAfterTimeout(ctx, node, TaintNotReady, now, "its node is not ready")
+			if err != nil {
+				return controller.Result{}, err
+			}
+			wait = min(wait, evictWait)
+		} else if err := r.removeTaint(ctx, node, TaintNotReady); err != nil {
+			return controller.Result{}, err
+		}
+		return controller.Result{RequeueAfter: wait}, nil
 	}
 	node, err = r.markUnreachable(ctx, node, now)
 	if err != nil {
 		return controller.Result{}, err
 	}
-	taint := findTaint(node, TaintUnreachable)
+	wait, err := r.evictAfterTimeout(ctx, node, TaintUnreachable, now, "its node is unreachable")
+	if err != nil {
+		return controller.Result{}, err
+	}
+	return controller.Result{RequeueAfter: min(wait, r.opts.LeaseDuration/4)}, nil // notice resumed heartbeats soon
+}
+
+// evictAfterTimeout evicts the node's pods that do not tolerate key for
+// good once its taint is EvictionTimeout old; it returns when to look
+// again.
+func (r *Reconciler) evictAfterTimeout(ctx context.Context, node *corev1.Node, key string, now time.Time, why string) (time.Duration, error) {
+	taint := findTaint(node, key)
 	evictAt := now
 	if taint != nil && taint.TimeAdded != nil {
 		evictAt = taint.TimeAdded.Add(r.opts.EvictionTimeout)
 	}
 	if now.Before(evictAt) {
-		wait := evictAt.Sub(now)
-		if renew := r.opts.LeaseDuration / 4; renew < wait {
-			wait = renew // notice resumed heartbeats soon
+		return evictAt.Sub(now), nil
+	}
+	if err := r.evict(ctx, node.Name, taint, why); err != nil {
+		return 0, err
+	}
+	return r.opts.LeaseDuration / 4, nil
+}
+
+// addTaint adds a NoExecute taint key to node unless it has it.
+func (r *Reconciler) addTaint(ctx context.Context, node *corev1.Node, key string, now time.Time) (*corev1.Node, error) {
+	if findTaint(node, key) != nil {
+		return node, ctlutil.WaitFor(ctx, r.env.Store, seqOf(node))
+	}
+	ts := metav1.NewTime(now.UTC().Truncate(time.Second))
+	next := node.DeepCopy()
+	next.Spec.Taints = append(next.Spec.Taints, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoExecute, TimeAdded: &ts})
+	res, err := r.env.Writer.Update(ctx, next, ctlutil.Opts(ctx, Actor))
+	if err != nil {
+		return nil, fmt.Errorf("tainting node %s %s: %w", node.Name, key, err)
+	}
+	node = res.Object.(*corev1.Node)
+	if err := ctlutil.WaitFor(ctx, r.env.Store, seqOf(node)); err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// removeTaint removes taint key from node if it has it.
+func (r *Reconciler) removeTaint(ctx context.Context, node *corev1.Node, key string) error {
+	if findTaint(node, key) == nil {
+		return nil
+	}
+	next := node.DeepCopy()
+	next.Spec.Taints = next.Spec.Taints[:0]
+	for _, t := range node.Spec.Taints {
+		if t.Key != key {
+			next.Spec.Taints = append(next.Spec.Taints, t)
 		}
-		return controller.Result{RequeueAfter: wait}, nil
 	}
-	if err := r.evict(ctx, key, taint, "its node is unreachable"); err != nil {
-		return controller.Result{}, err
+	if _, err := r.env.Writer.Update(ctx, next, ctlutil.Opts(ctx, Actor)); err != nil {
+		return fmt.Errorf("removing taint %s from node %s: %w", key, node.Name, err)
 	}
-	return controller.Result{RequeueAfter: r.opts.LeaseDuration / 4}, nil
+	return nil
 }
 
 // markUnreachable sets Ready=Unknown and the unreachable taint.
@@ -168,23 +233,12 @@ func (r *Reconciler) markUnreachable(ctx context.Context, node *corev1.Node, now
 		r.rec.Eventf(ctx, node, corev1.EventTypeNormal, "NodeNotReady", "Node %s status is now: NodeNotReady", node.Name)
 		r.log.Info("node unreachable", zap.String("node", node.Name))
 	}
-	if findTaint(node, TaintUnreachable) == nil {
-		next := node.DeepCopy()
-		next.Spec.Taints = append(next.Spec.Taints, corev1.Taint{Key: TaintUnreachable, Effect: corev1.TaintEffectNoExecute, TimeAdded: &ts})
-		res, err := r.env.Writer.Update(ctx, next, o)
-		if err != nil {
-			return nil, fmt.Errorf("tainting node %s unreachable: %w", node.Name, err)
-		}
-		node = res.Object.(*corev1.Node)
-	}
-	if err := ctlutil.WaitFor(ctx, r.env.Store, seqOf(node)); err != nil {
-		return nil, err
-	}
-	return node, nil
+	return r.addTaint(ctx, node, TaintUnreachable, now)
 }
 
-// markReady undoes markUnreachable once heartbeats resume.
-func (r *Reconciler) markReady(ctx context.Context, node *corev1.Node) error {
+// markReady undoes markUnreachable once heartbeats resume and returns the
+// node as it then is.
+func (r *Reconciler) markReady(ctx context.Context, node *corev1.Node) (*corev1.Node, error) {
 	o := ctlutil.Opts(ctx, Actor)
 	if c := readyCondition(node); c != nil && c.Status == corev1.ConditionUnknown {
 		ts := metav1.NewTime(r.env.Clock.Now().UTC().Truncate(time.Second))
@@ -193,24 +247,26 @@ func (r *Reconciler) markReady(ctx context.Context, node *corev1.Node) error {
 			Message: "strom-agent is posting ready status", LastHeartbeatTime: ts, LastTransitionTime: ts})
 		res, err := r.env.Writer.UpdateStatus(ctx, next, o)
 		if err != nil {
-			return fmt.Errorf("marking node %s Ready: %w", node.Name, err)
+			return nil, fmt.Errorf("marking node %s Ready: %w", node.Name, err)
 		}
 		node = res.Object.(*corev1.Node)
 		r.rec.Eventf(ctx, node, corev1.EventTypeNormal, "NodeReady", "Node %s status is now: NodeReady", node.Name)
 	}
-	if findTaint(node, TaintUnreachable) != nil {
-		next := node.DeepCopy()
-		next.Spec.Taints = next.Spec.Taints[:0]
-		for _, t := range node.Spec.Taints {
-			if t.Key != TaintUnreachable {
-				next.Spec.Taints = append(next.Spec.Taints, t)
-			}
-		}
-		if _, err := r.env.Writer.Update(ctx, next, o); err != nil {
-			return fmt.Errorf("removing taint %s from node %s: %w", TaintUnreachable, node.Name, err)
+	if findTaint(node, TaintUnreachable) == nil {
+		return node, nil
+	}
+	next := node.DeepCopy()
+	next.Spec.Taints = next.Spec.Taints[:0]
+	for _, t := range node.Spec.Taints {
+		if t.Key != TaintUnreachable {
+			next.Spec.Taints = append(next.Spec.Taints, t)
 		}
 	}
-	return nil
+	res, err := r.env.Writer.Update(ctx, next, o)
+	if err != nil {
+		return nil, fmt.Errorf("removing taint %s from node %s: %w", TaintUnreachable, node.Name, err)
+	}
+	return res.Object.(*corev1.Node), nil
 }
 
 // evict deletes for good the pods bound to node that do not tolerate

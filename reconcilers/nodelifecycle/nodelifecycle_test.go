@@ -109,3 +109,86 @@ func TestDeletedNodeReleasesPods(t *testing.T) {
 		t.Fatal("pod of a deleted node still there")
 	}
 }
+
+// A node that keeps its lease but reports Ready=False (its runtime is
+// down) gets the not-ready:NoExecute taint; after the eviction timeout its
+// pods are deleted for good except those tolerating the taint; Ready
+// again removes the taint. Its Ready condition is the node's to write.
+func TestNotReadyNodeIsTaintedAndEvicted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := ctltest.Start(t)
+	e.Create(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady","message":"container runtime is down"}]}}`)
+	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"nodeName":"n1","containers":[{"name":"c","image":"x"}]}}`)
+	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent"},"spec":{"nodeName":"n1","tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute"}],"containers":[{"name":"c","image":"x"}]}}`)
+	kv, err := e.Log.JS.KeyValue(ctx, events.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beat := func() {
+		hb, _ := json.Marshal(events.Heartbeat{Time: e.Clock.Now()})
+		if _, err := kv.Put(ctx, events.LeaseKey("n1"), hb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	beat()
+	r := nodelifecycle.New(e.Env, nodelifecycle.Options{LeaseDuration: 40 * time.Second, EvictionTimeout: 5 * time.Minute})
+	e.RunKV(r)
+	reconcile := func() time.Duration {
+		t.Helper()
+		res, err := r.Reconcile(ctx, "n1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Sync()
+		return res.RequeueAfter
+	}
+	var n corev1.Node
+	logtest.Eventually(t, 5*time.Second, func() error {
+		reconcile()
+		e.Get("nodes", "", "n1", &n)
+		if len(n.Spec.Taints) != 1 {
+			return errorf("taints %v", n.Spec.Taints)
+		}
+		return nil
+	})
+	if tn := n.Spec.Taints[0]; tn.Key != "node.kubernetes.io/not-ready" || tn.Effect != corev1.TaintEffectNoExecute || tn.TimeAdded == nil {
+		t.Fatalf("taint %+v, want not-ready:NoExecute with its time", tn)
+	}
+	if readyStatus(&n) != corev1.ConditionFalse {
+		t.Fatalf("Ready=%s: the controller overwrote the node's own report", readyStatus(&n))
+	}
+	if e.Count("pods", "default") != 2 {
+		t.Fatal("pods evicted before the eviction timeout")
+	}
+	// Heartbeats go on through the timeout: the node is reachable, the
+	// eviction is for its NotReady.
+	for i := 0; i < 10; i++ {
+		e.Clock.Step(31 * time.Second)
+		beat()
+	}
+	logtest.Eventually(t, 5*time.Second, func() error {
+		reconcile()
+		var p corev1.Pod
+		if e.Get("pods", "default", "web", &p) || !e.Get("pods", "default", "agent", &p) {
+			return errorf("want web deleted for good and the tolerating pod kept")
+		}
+		return nil
+	})
+	e.Get("nodes", "", "n1", &n)
+	if readyStatus(&n) != corev1.ConditionFalse || len(n.Spec.Taints) != 1 {
+		t.Fatalf("after eviction: Ready=%s taints %v", readyStatus(&n), n.Spec.Taints)
+	}
+	// The node reports Ready again: the taint goes.
+	n.Status.Conditions[0].Status = corev1.ConditionTrue
+	n.TypeMeta.APIVersion, n.TypeMeta.Kind = "v1", "Node"
+	e.Write(&n, "status")
+	logtest.Eventually(t, 5*time.Second, func() error {
+		reconcile()
+		e.Get("nodes", "", "n1", &n)
+		if readyStatus(&n) != corev1.ConditionTrue || len(n.Spec.Taints) != 0 {
+			return errorf("Ready=%s taints %v", readyStatus(&n), n.Spec.Taints)
+		}
+		return nil
+	})
+}

@@ -32,6 +32,30 @@ func (n *realNode) nodeReady(t testing.TB) (*corev1.NodeCondition, error) {
 	return nil, fmt.Errorf("node-1 has no Ready condition")
 }
 
+// waitNotReadyTaint waits until node-1 has (want) or has not the
+// node.kubernetes.io/not-ready:NoExecute taint.
+func (n *realNode) waitNotReadyTaint(t testing.TB, want bool) {
+	t.Helper()
+	logtest.Eventually(t, 30*time.Second, func() error {
+		resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: "nodes", Name: "node-1"})
+		if err != nil {
+			return err
+		}
+		var node corev1.Node
+		if err := json.Unmarshal(resp.Object, &node); err != nil {
+			return err
+		}
+		has := false
+		for _, tn := range node.Spec.Taints {
+			has = has || (tn.Key == corev1.TaintNodeNotReady && tn.Effect == corev1.TaintEffectNoExecute)
+		}
+		if has != want {
+			return fmt.Errorf("not-ready taint present %v, want %v (taints %v)", has, want, node.Spec.Taints)
+		}
+		return nil
+	})
+}
+
 func (n *realNode) waitNodeReady(t testing.TB, status corev1.ConditionStatus, reason, message string) {
 	t.Helper()
 	logtest.Eventually(t, 30*time.Second, func() error {
@@ -53,6 +77,7 @@ func (n *realNode) waitNodeReady(t testing.TB, status corev1.ConditionStatus, re
 func TestNodeNotReadyWhileRuntimeIsDown(t *testing.T) {
 	n := startRealNodeWith(t, nodeOptions{runtimeDown: true, runtimeCheck: 300 * time.Millisecond})
 	n.waitNodeReady(t, corev1.ConditionFalse, "KubeletNotReady", "container runtime is down")
+	n.waitNotReadyTaint(t, true)
 
 	// Not scheduled while the node is NotReady.
 	n.apply(t, `apiVersion: v1
@@ -70,6 +95,7 @@ spec:
 	// containerd comes up: Ready, and the pod is scheduled and runs.
 	n.ctr.Restart(t)
 	n.waitNodeReady(t, corev1.ConditionTrue, "KubeletReady", "")
+	n.waitNotReadyTaint(t, false)
 	var running *corev1.Pod
 	logtest.Eventually(t, 60*time.Second, func() error {
 		p, err := n.pod(t, "sleeper")
