@@ -50,6 +50,10 @@ type Config struct {
 	// RuntimeCheck is how often a pod manager with a runtime
 	// (RuntimeHealth) is asked whether it answers; default 5 s.
 	RuntimeCheck time.Duration
+	// PressureCheck is how often a pod manager of a real machine
+	// (PressureSource) is sampled for node pressure; default 10 s, as
+	// kubelet's eviction manager.
+	PressureCheck time.Duration
 	// ManifestDir holds static pod manifests the agent keeps running.
 	ManifestDir string
 	// WaitForPodCIDR makes the agent wait until the control plane has
@@ -69,6 +73,9 @@ func (c *Config) defaults() {
 	}
 	if c.RuntimeCheck == 0 {
 		c.RuntimeCheck = 5 * time.Second
+	}
+	if c.PressureCheck == 0 {
+		c.PressureCheck = 10 * time.Second
 	}
 	if c.Clock == nil {
 		c.Clock = clock.RealClock{}
@@ -138,6 +145,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if h, ok := pm.(RuntimeHealth); ok {
 		go a.watchRuntime(ctx, h, cfg.RuntimeCheck)
+	}
+	if src, ok := pm.(PressureSource); ok {
+		go a.watchPressure(ctx, src, cfg.PressureCheck)
 	}
 	// Subscribe before listing so no change falls between the two.
 	sub, err := cfg.Conn.Subscribe(api.PodFeedSubject(cfg.NodeName), func(m *nats.Msg) { a.onFeed(ctx, pm, m) })

@@ -114,47 +114,59 @@ func (r *readiness) report(ctx context.Context, err error) {
 	r.mu.Unlock()
 }
 
-// write reads the node and writes its Ready condition, retrying a lost
-// compare-and-swap.
+// write reads the node and writes its Ready condition.
 func (r *readiness) write(ctx context.Context, runtimeErr error) error {
-	for attempt := 0; ; attempt++ {
-		node, err := getNode(ctx, r.st.client, r.node)
-		if err != nil {
-			return fmt.Errorf("reading node %s: %w", r.node, err)
-		}
-		now := metav1.NewTime(r.st.clock.Now().UTC().Truncate(time.Second))
-		cond := readyCondition(runtimeErr, now)
-		conds, changed := withReady(node.Status.Conditions, cond)
+	return writeNodeConditions(ctx, r.st, r.node, func(conds []corev1.NodeCondition, now metav1.Time) ([]corev1.NodeCondition, []string) {
+		wasReady := readyIn(conds)
+		out, changed := withReady(conds, readyCondition(runtimeErr, now))
 		if !changed {
+			return nil, nil
+		}
+		var evs []string
+		if isReady := readyIn(out); isReady != wasReady {
+			evs = append(evs, map[bool]string{true: "NodeReady", false: "NodeNotReady"}[isReady])
+		}
+		return out, evs
+	})
+}
+
+// writeNodeConditions reads the node, lets change compute its conditions
+// (nil: nothing to write) and the Events to record ("NodeReady" …, as
+// kubelet's "Node X status is now: Y"), and writes them, retrying a lost
+// compare-and-swap.
+func writeNodeConditions(ctx context.Context, st *Status, name string, change func([]corev1.NodeCondition, metav1.Time) ([]corev1.NodeCondition, []string)) error {
+	for attempt := 0; ; attempt++ {
+		node, err := getNode(ctx, st.client, name)
+		if err != nil {
+			return fmt.Errorf("reading node %s: %w", name, err)
+		}
+		now := metav1.NewTime(st.clock.Now().UTC().Truncate(time.Second))
+		conds, evs := change(node.Status.Conditions, now)
+		if conds == nil {
 			return nil
 		}
-		wasReady := isReady(node)
 		node.Status.Conditions = conds
 		node.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Node"}
 		data, err := json.Marshal(node)
 		if err != nil {
 			return err
 		}
-		_, err = r.st.client.Do(ctx, api.VerbStatus, &api.Request{Object: data})
+		_, err = st.client.Do(ctx, api.VerbStatus, &api.Request{Object: data})
 		if events.IsConflict(err) && attempt < 5 {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("writing node %s Ready=%s: %w", r.node, cond.Status, err)
+			return fmt.Errorf("writing the conditions of node %s: %w", name, err)
 		}
-		if now := isReady(node); now != wasReady {
-			state := "NodeNotReady"
-			if now {
-				state = "NodeReady"
-			}
-			r.st.rec.Record(ctx, node, corev1.EventTypeNormal, state, fmt.Sprintf("Node %s status is now: %s", r.node, state))
+		for _, state := range evs {
+			st.rec.Record(ctx, node, corev1.EventTypeNormal, state, fmt.Sprintf("Node %s status is now: %s", name, state))
 		}
 		return nil
 	}
 }
 
-func isReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
+func readyIn(conds []corev1.NodeCondition) bool {
+	for _, c := range conds {
 		if c.Type == corev1.NodeReady {
 			return c.Status == corev1.ConditionTrue
 		}

@@ -46,6 +46,13 @@ type RealConfig struct {
 	// Services, when set, runs the service proxy and node-local DNS
 	// (services.go); pods get that DNS when ClusterDNS is empty.
 	Services *ServicesConfig
+	// ImageFS is the filesystem holding the images (containerd's root,
+	// /var/lib/containerd), measured for DiskPressure besides RootDir's;
+	// "" measures RootDir's only.
+	ImageFS string
+	// Pressure are the thresholds of the pressure conditions; zero:
+	// DefaultPressureThresholds (kubelet's).
+	Pressure *PressureThresholds
 	Logger   *zap.Logger
 }
 
@@ -114,7 +121,7 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 				return nil, fmt.Errorf("serving the node API: %w", err)
 			}
 		}
-		return realPods{Manager: pm, rt: rt}, nil
+		return realPods{Manager: pm, rt: rt, rc: rc}, nil
 	}
 }
 
@@ -123,10 +130,21 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 type realPods struct {
 	*pods.Manager
 	rt *runtime.Containerd
+	rc RealConfig
 }
 
 // RuntimeHealthy implements RuntimeHealth.
 func (p realPods) RuntimeHealthy(ctx context.Context) error { return p.rt.Healthy(ctx) }
+
+// Pressure implements PressureSource.
+func (p realPods) Pressure() (PressureSample, PressureThresholds, error) {
+	th := DefaultPressureThresholds
+	if p.rc.Pressure != nil {
+		th = *p.rc.Pressure
+	}
+	s, err := SamplePressure(p.rc.RootDir, p.rc.ImageFS)
+	return s, th, err
+}
 
 // Runtime connection back-off while containerd does not answer.
 const (

@@ -51,7 +51,7 @@ func (o *realOptions) RealConfig(nodeIP string, log *zap.Logger) (agent.RealConf
 	}
 	rc := agent.RealConfig{
 		ContainerdAddress: o.containerdAddress, RootDir: o.rootDir, LogDriver: self,
-		ImageDir: o.imageDir, NodeIP: nodeIP, Logger: log,
+		ImageDir: o.imageDir, NodeIP: nodeIP, Logger: log, ImageFS: "/var/lib/containerd",
 	}
 	if o.clusterDNS != "" {
 		rc.ClusterDNS = strings.Split(o.clusterDNS, ",")

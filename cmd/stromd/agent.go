@@ -45,6 +45,7 @@ func agentFunc(o *agentOptions) app.AgentFunc {
 			return fmt.Errorf("finding own executable for the log driver: %w", err)
 		}
 		rc := agent.RealConfig{
+			ImageFS:           "/var/lib/containerd",
 			ContainerdAddress: o.containerdAddress, RootDir: o.rootDir, LogDriver: self,
 			ImageDir: o.imageDir, NodeIP: o.nodeIP, Conn: env.Conn, Logger: env.Logger,
 		}

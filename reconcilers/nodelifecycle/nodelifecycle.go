@@ -138,7 +138,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 		// tainted not-ready:NoExecute, and its pods are evicted as an
 		// unreachable node's are; the taint goes when it is Ready again.
 		if c := readyCondition(node); c != nil && c.Status == corev1.ConditionFalse {
-			if node, err = r.addTaint(ctx, node, TaintNotReady, now); err != nil {
+			if node, err = r.addTaint(ctx, node, TaintNotReady, corev1.TaintEffectNoExecute, now); err != nil {
 				return controller.Result{}, err
 			}
 			evictWait, err := r.evictAfterTimeout(ctx, node, TaintNotReady, now, "its node is not ready")
@@ -146,8 +146,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 				return controller.Result{}, err
 			}
 			wait = min(wait, evictWait)
-		} else if err := r.removeTaint(ctx, node, TaintNotReady); err != nil {
+		} else if node, err = r.removeTaint(ctx, node, TaintNotReady); err != nil {
 			return controller.Result{}, err
+		}
+		// Pressure conditions become NoSchedule taints (Kubernetes'
+		// TaintNodesByCondition).
+		for _, pt := range pressureTaints {
+			if c := condition(node, pt.cond); c != nil && c.Status == corev1.ConditionTrue {
+				node, err = r.addTaint(ctx, node, pt.key, corev1.TaintEffectNoSchedule, now)
+			} else {
+				node, err = r.removeTaint(ctx, node, pt.key)
+			}
+			if err != nil {
+				return controller.Result{}, err
+			}
 		}
 		return controller.Result{RequeueAfter: wait}, nil
 	}
@@ -180,14 +192,24 @@ func (r *Reconciler) evictAfterTimeout(ctx context.Context, node *corev1.Node, k
 	return r.opts.LeaseDuration / 4, nil
 }
 
-// addTaint adds a NoExecute taint key to node unless it has it.
-func (r *Reconciler) addTaint(ctx context.Context, node *corev1.Node, key string, now time.Time) (*corev1.Node, error) {
+// pressureTaints are the taints of the pressure conditions.
+var pressureTaints = []struct {
+	cond corev1.NodeConditionType
+	key  string
+}{
+	{corev1.NodeMemoryPressure, corev1.TaintNodeMemoryPressure},
+	{corev1.NodeDiskPressure, corev1.TaintNodeDiskPressure},
+	{corev1.NodePIDPressure, corev1.TaintNodePIDPressure},
+}
+
+// addTaint adds taint key with effect to node unless it has it.
+func (r *Reconciler) addTaint(ctx context.Context, node *corev1.Node, key string, effect corev1.TaintEffect, now time.Time) (*corev1.Node, error) {
 	if findTaint(node, key) != nil {
 		return node, ctlutil.WaitFor(ctx, r.env.Store, seqOf(node))
 	}
 	ts := metav1.NewTime(now.UTC().Truncate(time.Second))
 	next := node.DeepCopy()
-	next.Spec.Taints = append(next.Spec.Taints, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoExecute, TimeAdded: &ts})
+	next.Spec.Taints = append(next.Spec.Taints, corev1.Taint{Key: key, Effect: effect, TimeAdded: &ts})
 	res, err := r.env.Writer.Update(ctx, next, ctlutil.Opts(ctx, Actor))
 	if err != nil {
 		return nil, fmt.Errorf("tainting node %s %s: %w", node.Name, key, err)
@@ -199,10 +221,11 @@ func (r *Reconciler) addTaint(ctx context.Context, node *corev1.Node, key string
 	return node, nil
 }
 
-// removeTaint removes taint key from node if it has it.
-func (r *Reconciler) removeTaint(ctx context.Context, node *corev1.Node, key string) error {
+// removeTaint removes taint key from node if it has it and returns the
+// node as it then is.
+func (r *Reconciler) removeTaint(ctx context.Context, node *corev1.Node, key string) (*corev1.Node, error) {
 	if findTaint(node, key) == nil {
-		return nil
+		return node, nil
 	}
 	next := node.DeepCopy()
 	next.Spec.Taints = next.Spec.Taints[:0]
@@ -211,10 +234,11 @@ func (r *Reconciler) removeTaint(ctx context.Context, node *corev1.Node, key str
 			next.Spec.Taints = append(next.Spec.Taints, t)
 		}
 	}
-	if _, err := r.env.Writer.Update(ctx, next, ctlutil.Opts(ctx, Actor)); err != nil {
-		return fmt.Errorf("removing taint %s from node %s: %w", key, node.Name, err)
+	res, err := r.env.Writer.Update(ctx, next, ctlutil.Opts(ctx, Actor))
+	if err != nil {
+		return nil, fmt.Errorf("removing taint %s from node %s: %w", key, node.Name, err)
 	}
-	return nil
+	return res.Object.(*corev1.Node), nil
 }
 
 // markUnreachable sets Ready=Unknown and the unreachable taint.
@@ -233,7 +257,7 @@ func (r *Reconciler) markUnreachable(ctx context.Context, node *corev1.Node, now
 		r.rec.Eventf(ctx, node, corev1.EventTypeNormal, "NodeNotReady", "Node %s status is now: NodeNotReady", node.Name)
 		r.log.Info("node unreachable", zap.String("node", node.Name))
 	}
-	return r.addTaint(ctx, node, TaintUnreachable, now)
+	return r.addTaint(ctx, node, TaintUnreachable, corev1.TaintEffectNoExecute, now)
 }
 
 // markReady undoes markUnreachable once heartbeats resume and returns the
@@ -309,6 +333,15 @@ func toleratesForever(pod *corev1.Pod, taint *corev1.Taint) bool {
 func markedUnreachable(n *corev1.Node) bool {
 	c := readyCondition(n)
 	return (c != nil && c.Status == corev1.ConditionUnknown) || findTaint(n, TaintUnreachable) != nil
+}
+
+func condition(n *corev1.Node, typ corev1.NodeConditionType) *corev1.NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == typ {
+			return &n.Status.Conditions[i]
+		}
+	}
+	return nil
 }
 
 func readyCondition(n *corev1.Node) *corev1.NodeCondition {

@@ -192,3 +192,65 @@ func TestNotReadyNodeIsTaintedAndEvicted(t *testing.T) {
 		return nil
 	})
 }
+
+// A pressure condition the node reports becomes the matching NoSchedule
+// taint, removed when the pressure ends; the node's conditions stay its
+// own.
+func TestPressureConditionsTaintTheNode(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e := ctltest.Start(t)
+	e.Create(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"conditions":[{"type":"Ready","status":"True"},{"type":"MemoryPressure","status":"True"},{"type":"DiskPressure","status":"False"},{"type":"PIDPressure","status":"True"}]}}`)
+	kv, err := e.Log.JS.KeyValue(ctx, events.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := json.Marshal(events.Heartbeat{Time: e.Clock.Now()})
+	if _, err := kv.Put(ctx, events.LeaseKey("n1"), hb); err != nil {
+		t.Fatal(err)
+	}
+	r := nodelifecycle.New(e.Env, nodelifecycle.Options{LeaseDuration: 40 * time.Second, EvictionTimeout: 5 * time.Minute})
+	e.RunKV(r)
+	taints := func() map[string]corev1.TaintEffect {
+		var n corev1.Node
+		e.Get("nodes", "", "n1", &n)
+		out := map[string]corev1.TaintEffect{}
+		for _, tn := range n.Spec.Taints {
+			out[tn.Key] = tn.Effect
+		}
+		return out
+	}
+	logtest.Eventually(t, 5*time.Second, func() error {
+		if _, err := r.Reconcile(ctx, "n1"); err != nil {
+			return err
+		}
+		e.Sync()
+		got := taints()
+		if len(got) != 2 || got["node.kubernetes.io/memory-pressure"] != corev1.TaintEffectNoSchedule || got["node.kubernetes.io/pid-pressure"] != corev1.TaintEffectNoSchedule {
+			return errorf("taints %v, want memory-pressure and pid-pressure NoSchedule", got)
+		}
+		return nil
+	})
+	var n corev1.Node
+	e.Get("nodes", "", "n1", &n)
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == corev1.NodeMemoryPressure {
+			n.Status.Conditions[i].Status = corev1.ConditionFalse
+		}
+	}
+	n.TypeMeta.APIVersion, n.TypeMeta.Kind = "v1", "Node"
+	e.Write(&n, "status")
+	logtest.Eventually(t, 5*time.Second, func() error {
+		if _, err := r.Reconcile(ctx, "n1"); err != nil {
+			return err
+		}
+		e.Sync()
+		if got := taints(); len(got) != 1 || got["node.kubernetes.io/pid-pressure"] == "" {
+			return errorf("taints %v, want pid-pressure only", got)
+		}
+		return nil
+	})
+	if readyStatus(&n) != corev1.ConditionTrue {
+		t.Fatalf("Ready=%s", readyStatus(&n))
+	}
+}

@@ -48,6 +48,7 @@ type nodeOptions struct {
 	services     *agent.ServicesConfig
 	runtimeDown  bool          // containerd is killed before the agent starts
 	runtimeCheck time.Duration // agent.Config.RuntimeCheck
+	pressure     *agent.PressureThresholds
 }
 
 func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
@@ -91,11 +92,11 @@ func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
 		ProbeDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return dialIn(ctx, node, network, addr)
 		},
-		Services: services,
+		Services: services, Pressure: o.pressure,
 	}
 	go func() {
 		done <- agent.Run(ctx, agent.Config{NodeName: "node-1", NodeIP: "10.99.0.1", Client: ac, Conn: ac.Conn(),
-			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Resync: 2 * time.Second, RuntimeCheck: o.runtimeCheck})
+			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Resync: 2 * time.Second, RuntimeCheck: o.runtimeCheck, PressureCheck: time.Second})
 	}()
 	// Stop the agent before containerd and the netns go (cleanups run LIFO).
 	t.Cleanup(func() {

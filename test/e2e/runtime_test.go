@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/strom-project/strom/agent"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/logtest"
 )
@@ -134,5 +135,63 @@ spec:
 		if !strings.Contains(out, want) {
 			t.Errorf("no %s event on the node:\n%s", want, out)
 		}
+	}
+}
+
+// A node under memory pressure (here: a threshold above the machine's
+// memory) reports MemoryPressure=True as kubelet does, is tainted
+// memory-pressure:NoSchedule, and gets only pods that tolerate it.
+func TestNodeUnderMemoryPressure(t *testing.T) {
+	th := agent.DefaultPressureThresholds
+	th.MemoryAvailable = 1 << 62
+	n := startRealNodeWith(t, nodeOptions{pressure: &th})
+	logtest.Eventually(t, 30*time.Second, func() error {
+		resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: "nodes", Name: "node-1"})
+		if err != nil {
+			return err
+		}
+		var node corev1.Node
+		if err := json.Unmarshal(resp.Object, &node); err != nil {
+			return err
+		}
+		pressure, tainted := false, false
+		for _, c := range node.Status.Conditions {
+			pressure = pressure || (c.Type == corev1.NodeMemoryPressure && c.Status == corev1.ConditionTrue && c.Reason == "KubeletHasInsufficientMemory")
+		}
+		for _, tn := range node.Spec.Taints {
+			tainted = tainted || (tn.Key == corev1.TaintNodeMemoryPressure && tn.Effect == corev1.TaintEffectNoSchedule)
+		}
+		if !pressure || !tainted {
+			return fmt.Errorf("MemoryPressure %v, taint %v: conditions %v taints %v", pressure, tainted, node.Status.Conditions, node.Spec.Taints)
+		}
+		return nil
+	})
+	n.apply(t, `apiVersion: v1
+kind: Pod
+metadata: {name: plain}
+spec:
+  containers:
+  - {name: main, image: strom.test/busybox:1, command: [sleep, "3600"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: tolerant}
+spec:
+  tolerations: [{key: node.kubernetes.io/memory-pressure, operator: Exists, effect: NoSchedule}]
+  containers:
+  - {name: main, image: strom.test/busybox:1, command: [sleep, "3600"]}
+`)
+	logtest.Eventually(t, 60*time.Second, func() error {
+		p, err := n.pod(t, "tolerant")
+		if err != nil {
+			return err
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			return fmt.Errorf("tolerant: phase %q node %q", p.Status.Phase, p.Spec.NodeName)
+		}
+		return nil
+	})
+	if p, err := n.pod(t, "plain"); err != nil || p.Spec.NodeName != "" {
+		t.Fatalf("a pod not tolerating memory pressure was placed: %v %+v", err, p.Spec)
 	}
 }
