@@ -127,8 +127,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	registeredReady := true // register wrote Ready=True
-	a.status.ready = &readiness{st: a.status, node: cfg.NodeName, log: a.log, reported: &registeredReady}
+	registered := messageReady // register wrote Ready=True
+	a.status.ready = &readiness{st: a.status, node: cfg.NodeName, log: a.log, reported: &registered}
 	go a.heartbeat(ctx)
 	if cfg.WaitForPodCIDR {
 		if node, err = a.waitForPodCIDR(ctx); err != nil {

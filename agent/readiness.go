@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -30,13 +31,39 @@ const (
 	MessageRuntimeDown = "container runtime is down"
 )
 
+// MessageNetworkNotReady starts the Ready condition's message while the
+// pod network cannot be set up (a CNI plugin is missing), as kubelet's
+// does.
+const MessageNetworkNotReady = "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady"
+
+// notReadyError is why the node is not ready, with the Ready condition's
+// message for it.
+type notReadyError struct {
+	message string
+	err     error
+}
+
+func (e *notReadyError) Error() string { return e.message + ": " + e.err.Error() }
+func (e *notReadyError) Unwrap() error { return e.err }
+
+// networkNotReady marks err as the pod network's.
+func networkNotReady(err error) error {
+	return &notReadyError{message: MessageNetworkNotReady + " message:" + err.Error(), err: err}
+}
+
 // readyCondition is the Ready condition for the runtime's health
-// (runtimeErr nil: healthy), as of now.
+// (runtimeErr nil: healthy), as of now. An error of the pod network
+// (networkNotReady) has kubelet's network message; any other is the
+// runtime being down.
 func readyCondition(runtimeErr error, now metav1.Time) corev1.NodeCondition {
 	c := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: reasonReady,
 		Message: messageReady, LastHeartbeatTime: now, LastTransitionTime: now}
 	if runtimeErr != nil {
 		c.Status, c.Reason, c.Message = corev1.ConditionFalse, reasonNotReady, MessageRuntimeDown
+		var nr *notReadyError
+		if errors.As(runtimeErr, &nr) {
+			c.Message = nr.message
+		}
 	}
 	return c
 }
@@ -74,7 +101,7 @@ type readiness struct {
 	log  *zap.Logger
 
 	mu       sync.Mutex
-	reported *bool     // healthy, as last written; nil: not yet
+	reported *string   // the Ready message last written; nil: not yet
 	verified time.Time // when the node was last read to confirm it
 }
 
@@ -87,20 +114,20 @@ const reverify = time.Minute
 // report sets Ready from the runtime's health (err nil: healthy). A
 // failed write is logged and retried on the next report.
 func (r *readiness) report(ctx context.Context, err error) {
-	healthy := err == nil
 	now := r.st.clock.Now()
+	msg := readyCondition(err, metav1.Time{}).Message
 	r.mu.Lock()
-	same := r.reported != nil && *r.reported == healthy
+	same := r.reported != nil && *r.reported == msg
 	fresh := now.Sub(r.verified) < reverify
 	r.mu.Unlock()
 	if same && fresh {
 		return
 	}
 	if !same {
-		if healthy {
-			r.log.Info("container runtime is up: node Ready")
+		if err == nil {
+			r.log.Info("node Ready: the container runtime and the pod network answer")
 		} else {
-			r.log.Warn("container runtime is down: node NotReady until it answers", zap.Error(err))
+			r.log.Warn("node NotReady until it is mended: "+msg, zap.Error(err))
 		}
 	}
 	if werr := r.write(ctx, err); werr != nil {
@@ -110,7 +137,7 @@ func (r *readiness) report(ctx context.Context, err error) {
 		return
 	}
 	r.mu.Lock()
-	r.reported, r.verified = &healthy, now
+	r.reported, r.verified = &msg, now
 	r.mu.Unlock()
 }
 

@@ -46,6 +46,9 @@ type RealConfig struct {
 	// Services, when set, runs the service proxy and node-local DNS
 	// (services.go); pods get that DNS when ClusterDNS is empty.
 	Services *ServicesConfig
+	// CNIPluginDirs are where the CNI plugins are looked for; default
+	// /usr/lib/cni (Debian's containernetworking-plugins).
+	CNIPluginDirs []string
 	// ImageFS is the filesystem holding the images (containerd's root,
 	// /var/lib/containerd), measured for DiskPressure besides RootDir's;
 	// "" measures RootDir's only.
@@ -91,12 +94,21 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 				return nil, err
 			}
 		}
-		netm, err := network.New(network.Config{
-			PodCIDR: node.Spec.PodCIDR, CacheDir: filepath.Join(rc.RootDir, "cni"),
-			BridgeName: rc.BridgeName, HostNetNS: rc.HostNetNS,
-		}, log.Named("network"))
+		netm, err := waitFor(ctx, st, func() (*network.Manager, error) {
+			m, err := network.New(network.Config{
+				PodCIDR: node.Spec.PodCIDR, CacheDir: filepath.Join(rc.RootDir, "cni"),
+				BridgeName: rc.BridgeName, HostNetNS: rc.HostNetNS, PluginDirs: rc.CNIPluginDirs,
+			}, log.Named("network"))
+			if errors.Is(err, network.ErrPluginNotFound) {
+				return nil, networkNotReady(err) // waiting mends it
+			}
+			if err != nil {
+				return nil, fmt.Errorf("pod network %s: %w", node.Spec.PodCIDR, err)
+			}
+			return m, nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("pod network %s: %w", node.Spec.PodCIDR, err)
+			return nil, err
 		}
 		clusterDNS := rc.ClusterDNS
 		if rc.Services != nil {
@@ -121,7 +133,7 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 				return nil, fmt.Errorf("serving the node API: %w", err)
 			}
 		}
-		return realPods{Manager: pm, rt: rt, rc: rc}, nil
+		return realPods{Manager: pm, rt: rt, net: netm, rc: rc}, nil
 	}
 }
 
@@ -129,12 +141,22 @@ func RealPods(rc RealConfig) func(context.Context, *corev1.Node, *Status) (PodMa
 // runtime answers (RuntimeHealth).
 type realPods struct {
 	*pods.Manager
-	rt *runtime.Containerd
-	rc RealConfig
+	rt  *runtime.Containerd
+	net *network.Manager
+	rc  RealConfig
 }
 
-// RuntimeHealthy implements RuntimeHealth.
-func (p realPods) RuntimeHealthy(ctx context.Context) error { return p.rt.Healthy(ctx) }
+// RuntimeHealthy implements RuntimeHealth: containerd answers and the
+// CNI plugins are installed.
+func (p realPods) RuntimeHealthy(ctx context.Context) error {
+	if err := p.rt.Healthy(ctx); err != nil {
+		return err
+	}
+	if err := p.net.CheckPlugins(); err != nil {
+		return networkNotReady(err)
+	}
+	return nil
+}
 
 // Pressure implements PressureSource.
 func (p realPods) Pressure() (PressureSample, PressureThresholds, error) {
@@ -158,28 +180,44 @@ const (
 // as kubelet does. Errors that waiting cannot mend (a bad log driver, a
 // state directory that cannot be created) are returned.
 func connectRuntime(ctx context.Context, rc RealConfig, st *Status) (*runtime.Containerd, error) {
-	wait := runtimeRetryMin
-	for {
+	return waitFor(ctx, st, func() (*runtime.Containerd, error) {
 		rt, err := runtime.NewContainerd(ctx, runtime.Config{
 			Address: rc.ContainerdAddress, Namespace: rc.Namespace,
 			StateDir: filepath.Join(rc.RootDir, "runtime"), NetNSDir: filepath.Join(rc.RunDir, "netns"),
 			LogDir: rc.LogDir, FIFODir: filepath.Join(rc.RunDir, "fifo"), LogDriver: rc.LogDriver,
 			Logger: rc.Logger.Named("runtime"),
 		})
-		if err == nil {
-			st.ReportRuntime(ctx, nil)
-			return rt, nil
+		if errors.Is(err, runtime.ErrUnavailable) {
+			return nil, &notReadyError{message: MessageRuntimeDown, err: err} // waiting mends it
 		}
-		if !errors.Is(err, runtime.ErrUnavailable) {
+		if err != nil {
 			return nil, fmt.Errorf("starting the container runtime client: %w", err)
 		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		return rt, nil
+	})
+}
+
+// waitFor calls try until it succeeds, with capped exponential back-off
+// while it fails with a notReadyError (reported in the node's Ready
+// condition meanwhile); any other error is returned.
+func waitFor[T any](ctx context.Context, st *Status, try func() (T, error)) (T, error) {
+	wait := runtimeRetryMin
+	for {
+		v, err := try()
+		var nr *notReadyError
+		switch {
+		case err == nil:
+			st.ReportRuntime(ctx, nil)
+			return v, nil
+		case !errors.As(err, &nr):
+			return v, err
+		case ctx.Err() != nil:
+			return v, ctx.Err()
 		}
 		st.ReportRuntime(ctx, err)
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return v, ctx.Err()
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, runtimeRetryMax)

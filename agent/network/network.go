@@ -43,10 +43,8 @@ func New(cfg Config, log *zap.Logger) (*Manager, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	for _, p := range []string{"bridge", "host-local", "portmap", "loopback"} {
-		if _, err := findPlugin(cfg.PluginDirs, p); err != nil {
-			return nil, err
-		}
+	if err := checkPlugins(cfg.PluginDirs); err != nil {
+		return nil, err
 	}
 	for _, d := range []string{cfg.ipamDir(), cfg.libcniCacheDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -78,6 +76,26 @@ func New(cfg Config, log *zap.Logger) (*Manager, error) {
 	}, nil
 }
 
+// ErrPluginNotFound: a CNI plugin the pod network needs is missing;
+// installing it mends it.
+var ErrPluginNotFound = errors.New("CNI plugin not found")
+
+// plugins are the CNI plugins the pod network uses.
+var plugins = []string{"bridge", "host-local", "portmap", "loopback"}
+
+func checkPlugins(dirs []string) error {
+	for _, p := range plugins {
+		if _, err := findPlugin(dirs, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckPlugins says whether every CNI plugin the pod network needs is
+// still installed (an error wrapping ErrPluginNotFound if not).
+func (m *Manager) CheckPlugins() error { return checkPlugins(m.cfg.PluginDirs) }
+
 func findPlugin(dirs []string, name string) (string, error) {
 	for _, d := range dirs {
 		p := d + "/" + name
@@ -85,7 +103,7 @@ func findPlugin(dirs []string, name string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("CNI plugin %s not found in %v (apt-get install -y containernetworking-plugins)", name, dirs)
+	return "", fmt.Errorf("%w: %s in %v (apt-get install -y containernetworking-plugins)", ErrPluginNotFound, name, dirs)
 }
 
 // Config returns the manager's configuration with defaults filled in.

@@ -49,6 +49,7 @@ type nodeOptions struct {
 	runtimeDown  bool          // containerd is killed before the agent starts
 	runtimeCheck time.Duration // agent.Config.RuntimeCheck
 	pressure     *agent.PressureThresholds
+	cniDirs      []string // agent.RealConfig.CNIPluginDirs
 }
 
 func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
@@ -92,7 +93,7 @@ func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
 		ProbeDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return dialIn(ctx, node, network, addr)
 		},
-		Services: services, Pressure: o.pressure,
+		Services: services, Pressure: o.pressure, CNIPluginDirs: o.cniDirs,
 	}
 	go func() {
 		done <- agent.Run(ctx, agent.Config{NodeName: "node-1", NodeIP: "10.99.0.1", Client: ac, Conn: ac.Conn(),

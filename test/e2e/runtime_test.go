@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +196,44 @@ spec:
 	if p, err := n.pod(t, "plain"); err != nil || p.Spec.NodeName != "" {
 		t.Fatalf("a pod not tolerating memory pressure was placed: %v %+v", err, p.Spec)
 	}
+}
+
+// A node whose CNI plugins are missing is NotReady with kubelet's network
+// message and turns Ready once they are installed; a pod then runs.
+func TestNodeNotReadyWithoutCNIPlugins(t *testing.T) {
+	dir := t.TempDir()
+	n := startRealNodeWith(t, nodeOptions{cniDirs: []string{dir}, runtimeCheck: 300 * time.Millisecond})
+	logtest.Eventually(t, 30*time.Second, func() error {
+		c, err := n.nodeReady(t)
+		if err != nil {
+			return err
+		}
+		if c.Status != corev1.ConditionFalse || c.Reason != "KubeletNotReady" || !strings.HasPrefix(c.Message, agent.MessageNetworkNotReady) || !strings.Contains(c.Message, "CNI plugin not found") {
+			return fmt.Errorf("Ready=%s %s %q", c.Status, c.Reason, c.Message)
+		}
+		return nil
+	})
+	for _, p := range []string{"bridge", "host-local", "portmap", "loopback"} {
+		if err := os.Symlink(filepath.Join("/usr/lib/cni", p), filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.waitNodeReady(t, corev1.ConditionTrue, "KubeletReady", "")
+	n.apply(t, `apiVersion: v1
+kind: Pod
+metadata: {name: after}
+spec:
+  containers:
+  - {name: main, image: strom.test/busybox:1, command: [sleep, "3600"]}
+`)
+	logtest.Eventually(t, 60*time.Second, func() error {
+		p, err := n.pod(t, "after")
+		if err != nil {
+			return err
+		}
+		if p.Status.Phase != corev1.PodRunning || p.Status.PodIP == "" {
+			return fmt.Errorf("after: phase %q ip %q", p.Status.Phase, p.Status.PodIP)
+		}
+		return nil
+	})
 }
