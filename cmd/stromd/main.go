@@ -79,7 +79,7 @@ func newCommand() *cobra.Command {
 	f.StringVar(&cfg.NATSUser, "nats-user", "", "user for --nats-url (password from $STROM_NATS_PASSWORD)")
 	f.StringVar(&cfg.NodeName, "node-name", "", "this node's name (default: hostname)")
 	f.BoolVar(&cfg.NoAgent, "no-agent", false, "run the control plane only, without the in-process node agent")
-	f.IntVar(&cfg.Replicas, "replicas", 1, "event stream replicas (3 on a NATS cluster)")
+	f.IntVar(&cfg.Replicas, "replicas", 0, "copies of the event log JetStream keeps (default: 1 on one server, the cluster's size up to 3 on a NATS cluster)")
 	f.Uint64Var(&cfg.SnapshotEvery, "snapshot-every", 10000, "events between projection snapshots")
 	f.BoolVar(&cfg.FsyncAlways, "fsync-always", false, "fsync every write (survive power loss; slower)")
 	// Time travel: retention window and offline replay (docs/bench/timetravel.md).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -43,7 +44,7 @@ type Config struct {
 
 	NodeName      string
 	NoAgent       bool
-	Replicas      int    // event stream replicas (3 on a NATS cluster)
+	Replicas      int    // event stream replicas; 0: 1 on one server, the cluster's size up to 3 on a NATS cluster
 	SnapshotEvery uint64 // events between projection snapshots
 	FsyncAlways   bool   // fsync every write (survives power loss, not only process death)
 	MaxStore      int64  // JetStream storage cap; 0: server default
@@ -92,6 +93,7 @@ type AgentEnv struct {
 
 // Stromd is a running control plane.
 type Stromd struct {
+	stopOnce   sync.Once
 	cfg        Config
 	log        *zap.Logger
 	ns         *server.Server // nil with an external NATS
@@ -122,9 +124,6 @@ func (c *Config) defaults() {
 	}
 	if c.NodeName == "" {
 		c.NodeName, _ = os.Hostname()
-	}
-	if c.Replicas == 0 {
-		c.Replicas = 1
 	}
 	if c.SnapshotEvery == 0 {
 		c.SnapshotEvery = 10000
@@ -174,6 +173,17 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
+	clustered, servers := false, 1
+	if cfg.NATSURL != "" {
+		clustered, servers = clusterOf(d.nc)
+	}
+	var warning string
+	cfg.Replicas, warning = replicasFor(cfg.Replicas, clustered, servers)
+	d.cfg.Replicas = cfg.Replicas
+	if warning != "" {
+		log.Warn(warning, zap.String("nats", d.URL))
+	}
+	log.Info("event log replicas", zap.Int("replicas", cfg.Replicas), zap.Bool("clustered", clustered), zap.Int("servers", servers))
 	if err := events.EnsureStreams(ctx, d.js, events.StreamOptions{Replicas: cfg.Replicas, MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize}); err != nil {
 		return nil, err
 	}
@@ -373,8 +383,10 @@ func (d *Stromd) Conn() *nats.Conn { return d.nc }
 func (d *Stromd) JetStream() jetstream.JetStream { return d.js }
 
 // Stop shuts down in order: API, agent, projection, NATS. Everything
-// acknowledged is already in the stream.
-func (d *Stromd) Stop() {
+// acknowledged is already in the stream. Calling it again does nothing.
+func (d *Stromd) Stop() { d.stopOnce.Do(d.stop) }
+
+func (d *Stromd) stop() {
 	if d.api != nil {
 		d.api.Stop()
 	}
