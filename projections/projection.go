@@ -412,11 +412,19 @@ func (p *Projection) loadSnapshot(ctx context.Context, seq uint64) (*Store, uint
 		}
 		data, err := os.GetBytes(ctx, snapName(snaps[i]))
 		if err != nil {
-			return nil, 0, fmt.Errorf("reading snapshot #%d: %w", snaps[i], err)
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
+			p.log.Warn("unreadable snapshot; trying an older one", zap.Uint64("seq", snaps[i]), zap.Error(err))
+			continue
 		}
 		st, err := DecodeSnapshot(bytes.NewReader(data), p.cfg.Sealer)
 		if err != nil {
-			return nil, 0, fmt.Errorf("snapshot #%d: %w", snaps[i], err)
+			// A corrupt snapshot is derived data: an older one plus more
+			// of the log gives the same view (retention keeps the log after
+			// the oldest snapshot it keeps).
+			p.log.Warn("corrupt snapshot; trying an older one", zap.Uint64("seq", snaps[i]), zap.Error(err))
+			continue
 		}
 		p.cacheSnapshot(snaps[i], st)
 		return st.clone(), snaps[i], nil
