@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 )
 
 // Bucket names. The KV and object store buckets hold derived or transient
@@ -56,7 +57,14 @@ type StreamOptions struct {
 	MaxAge   time.Duration // 0: keep forever
 	MaxBytes int64         // 0: no limit
 	LeaseTTL time.Duration // lease bucket TTL; default 40 s
+	// ClusterID is the cluster the caller's data dir belongs to; "" when
+	// it belongs to none yet (see EnsureStreams).
+	ClusterID string
 }
+
+// ClusterIDKey is the event stream's metadata key naming the cluster the
+// log belongs to.
+const ClusterIDKey = "strom.cluster-id"
 
 // EventStreamConfig is the event log's configuration.
 func EventStreamConfig(o StreamOptions) jetstream.StreamConfig {
@@ -85,10 +93,43 @@ func EventStreamConfig(o StreamOptions) jetstream.StreamConfig {
 }
 
 // EnsureStreams creates or updates the event stream and the buckets,
-// idempotently, so every start converges the configuration.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
-	if _, err := js.CreateOrUpdateStream(ctx, EventStreamConfig(o)); err != nil {
-		return fmt.Errorf("creating stream %s: %w", StreamName, err)
+// idempotently, so every start converges the configuration, and returns
+// the cluster the log belongs to. A new log (or one written before logs
+// named their cluster) gets o.ClusterID, or a new ID when that is empty;
+// an existing log keeps its own, and a caller whose data dir belongs to
+// another cluster is refused (Forbidden) before anything is changed.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) (clusterID string, err error) {
+	cfg := EventStreamConfig(o)
+	clusterID = o.ClusterID
+	cur, err := js.Stream(ctx, StreamName)
+	switch {
+	case err == nil:
+		for k, v := range cur.CachedInfo().Config.Metadata {
+			if !strings.HasPrefix(k, "_nats.") { // the server's own keys
+				if cfg.Metadata == nil {
+					cfg.Metadata = map[string]string{}
+				}
+				cfg.Metadata[k] = v
+			}
+		}
+		if logID := cfg.Metadata[ClusterIDKey]; logID != "" {
+			if o.ClusterID != "" && o.ClusterID != logID {
+				return "", Errorf(ReasonForbidden, "this data dir belongs to cluster %s, but the event log on this NATS server belongs to cluster %s: start with that cluster's data dir, or point --nats-url at this cluster's NATS", o.ClusterID, logID)
+			}
+			clusterID = logID
+		}
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return "", fmt.Errorf("opening stream %s: %w", StreamName, err)
+	}
+	if clusterID == "" {
+		clusterID = nuid.Next()
+	}
+	if cfg.Metadata == nil {
+		cfg.Metadata = map[string]string{}
+	}
+	cfg.Metadata[ClusterIDKey] = clusterID
+	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
+		return "", fmt.Errorf("creating stream %s: %w", StreamName, err)
 	}
 	replicas := o.Replicas
 	if replicas == 0 {
@@ -98,7 +139,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 		Bucket: SnapshotBucket, Description: "projection snapshots (derived from the event log)",
 		Storage: jetstream.FileStorage, Replicas: replicas,
 	}); err != nil {
-		return fmt.Errorf("creating object store %s: %w", SnapshotBucket, err)
+		return "", fmt.Errorf("creating object store %s: %w", SnapshotBucket, err)
 	}
 	ttl := o.LeaseTTL
 	if ttl == 0 {
@@ -108,9 +149,9 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 		Bucket: LeaseBucket, Description: "node heartbeats",
 		TTL: ttl, Storage: jetstream.FileStorage, Replicas: replicas, History: 1,
 	}); err != nil {
-		return fmt.Errorf("creating KV bucket %s: %w", LeaseBucket, err)
+		return "", fmt.Errorf("creating KV bucket %s: %w", LeaseBucket, err)
 	}
-	return nil
+	return clusterID, nil
 }
 
 // LastSeq is the stream's last sequence: what a consistent read must have

@@ -42,7 +42,7 @@ func TestRetentionKeepsObjectsOlderThanTheWindow(t *testing.T) {
 	// EnsureStreams updates the limits in place, idempotently.
 	o := events.StreamOptions{MaxBytes: 24 << 10}
 	for i := 0; i < 2; i++ {
-		if err := events.EnsureStreams(ctx, l.JS, o); err != nil {
+		if _, err := events.EnsureStreams(ctx, l.JS, o); err != nil {
 			t.Fatalf("EnsureStreams with retention (%d): %v", i, err)
 		}
 	}

@@ -65,7 +65,7 @@ func StartLog(t testing.TB, clk clock.PassiveClock) *Log {
 	s := StartNATS(t)
 	nc, js := Connect(t, s)
 	ctx := context.Background()
-	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
+	if _, err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
 		t.Fatalf("%v", err)
 	}
 	sealer, err := events.NewSealer(make([]byte, 32))

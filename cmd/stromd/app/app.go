@@ -93,6 +93,9 @@ type AgentEnv struct {
 
 // Stromd is a running control plane.
 type Stromd struct {
+	// ClusterID names the cluster of the log (events.ClusterIDKey), also
+	// kept in <data-dir>/cluster-id.
+	ClusterID  string
 	stopOnce   sync.Once
 	cfg        Config
 	log        *zap.Logger
@@ -184,9 +187,21 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 		log.Warn(warning, zap.String("nats", d.URL))
 	}
 	log.Info("event log replicas", zap.Int("replicas", cfg.Replicas), zap.Bool("clustered", clustered), zap.Int("servers", servers))
-	if err := events.EnsureStreams(ctx, d.js, events.StreamOptions{Replicas: cfg.Replicas, MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize}); err != nil {
+	idFile := filepath.Join(cfg.DataDir, "cluster-id")
+	dirID, err := readClusterID(idFile)
+	if err != nil {
 		return nil, err
 	}
+	clusterID, err := events.EnsureStreams(ctx, d.js, events.StreamOptions{Replicas: cfg.Replicas, MaxAge: cfg.RetentionAge, MaxBytes: cfg.RetentionSize, ClusterID: dirID})
+	if err != nil {
+		return nil, err
+	}
+	if dirID == "" {
+		if err := writeClusterID(idFile, clusterID); err != nil {
+			return nil, err
+		}
+	}
+	d.ClusterID = clusterID
 	key, err := events.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {
 		return nil, err
