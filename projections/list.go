@@ -1,9 +1,11 @@
 package projections
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/fields"
@@ -20,12 +22,42 @@ type Query struct {
 	Continue  string          // resume after this key (from a previous page)
 }
 
-// SupportedFields are the field selector keys lists accept.
+// SupportedFields are the field selector keys every resource's lists
+// accept: Kubernetes' metadata.name and metadata.namespace, and the
+// fields the view indexes.
 var SupportedFields = []string{"metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "metadata.ownerReferences.uid"}
 
-// ParseFieldSelector parses a field selector and checks every key is one
-// the view indexes.
-func ParseFieldSelector(s string) (fields.Selector, error) {
+// ObjectFields are the further field selector keys Kubernetes supports
+// per resource (its registries' GetAttrs), read from the stored object.
+// A field the object leaves out reads as its zero value, as in
+// Kubernetes ("" for strings, "false", "0").
+var ObjectFields = map[string][]string{
+	"pods": {"spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork",
+		"status.phase", "status.podIP", "status.nominatedNodeName"},
+	"events": {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+		"involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+		"reason", "reportingComponent", "source", "type"},
+	"secrets":                    {"type"},
+	"namespaces":                 {"status.phase"},
+	"nodes":                      {"spec.unschedulable"},
+	"replicasets":                {"status.replicas"},
+	"replicationcontrollers":     {"status.replicas"},
+	"jobs":                       {"status.successful"},
+	"certificatesigningrequests": {"spec.signerName"},
+}
+
+// objectFieldPath maps a selector key to where it is in the object's JSON
+// when the names differ, and zero is its value when the object leaves it
+// out.
+var (
+	objectFieldPath = map[string]string{"source": "source.component", "status.successful": "status.succeeded"}
+	objectFieldZero = map[string]string{"spec.hostNetwork": "false", "spec.unschedulable": "false",
+		"status.replicas": "0", "status.successful": "0"}
+)
+
+// ParseFieldSelector parses a field selector for lists of resource and
+// checks every key is one it supports (SupportedFields, ObjectFields).
+func ParseFieldSelector(resource, s string) (fields.Selector, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -34,27 +66,29 @@ func ParseFieldSelector(s string) (fields.Selector, error) {
 		return nil, fmt.Errorf("field selector %q: %w", s, err)
 	}
 	for _, r := range sel.Requirements() {
-		ok := false
-		for _, f := range SupportedFields {
-			ok = ok || r.Field == f
-		}
-		if !ok {
-			return nil, fmt.Errorf("field selector %q: field %q is not supported (supported: %s)", s, r.Field, strings.Join(SupportedFields, ", "))
+		if !slices.Contains(SupportedFields, r.Field) && !slices.Contains(ObjectFields[resource], r.Field) {
+			supported := append(slices.Clone(SupportedFields), ObjectFields[resource]...)
+			return nil, fmt.Errorf("field selector %q: field %q is not supported for %s (supported: %s)", s, r.Field, resource, strings.Join(supported, ", "))
 		}
 	}
 	return sel, nil
 }
 
-// fieldSet is what field selectors see of an entry.
-type fieldSet struct{ e *Entry }
+// fieldSet is what field selectors see of an entry; obj is its decoded
+// JSON, read once, only when an object field is asked for.
+type fieldSet struct {
+	e   *Entry
+	obj map[string]any
+	bad bool // the JSON could not be decoded (e.g. a sealed Secret)
+}
 
-func (f fieldSet) Has(field string) bool { _, ok := f.lookup(field); return ok }
-func (f fieldSet) Get(field string) string {
+func (f *fieldSet) Has(field string) bool { _, ok := f.lookup(field); return ok }
+func (f *fieldSet) Get(field string) string {
 	v, _ := f.lookup(field)
 	return v
 }
 
-func (f fieldSet) lookup(field string) (string, bool) {
+func (f *fieldSet) lookup(field string) (string, bool) {
 	switch field {
 	case "metadata.name":
 		return f.e.Name, true
@@ -67,7 +101,42 @@ func (f fieldSet) lookup(field string) (string, bool) {
 	case "metadata.ownerReferences.uid":
 		return strings.Join(f.e.Owners, ","), true
 	}
-	return "", false
+	if !slices.Contains(ObjectFields[f.e.Resource], field) {
+		return "", false
+	}
+	return f.objectField(field), true
+}
+
+// objectField reads a field from the object's JSON, formatted as
+// Kubernetes formats selectable fields.
+func (f *fieldSet) objectField(field string) string {
+	if f.obj == nil && !f.bad {
+		if err := json.Unmarshal(f.e.Data, &f.obj); err != nil || f.obj == nil {
+			f.bad = true
+		}
+	}
+	path := field
+	if p, ok := objectFieldPath[field]; ok {
+		path = p
+	}
+	var v any = f.obj
+	for _, part := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			v = nil
+			break
+		}
+		v = m[part]
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return objectFieldZero[field]
 }
 
 // Matches reports whether an entry satisfies the query's selectors.
@@ -79,6 +148,7 @@ func (q *Query) Matches(e *Entry) bool {
 		return false
 	}
 	if q.Fields != nil && !q.Fields.Empty() {
+		fs := &fieldSet{e: e}
 		for _, r := range q.Fields.Requirements() {
 			if r.Field == "metadata.ownerReferences.uid" {
 				found := false
@@ -90,7 +160,7 @@ func (q *Query) Matches(e *Entry) bool {
 				}
 				continue
 			}
-			v := fieldSet{e}.Get(r.Field)
+			v := fs.Get(r.Field)
 			if (v == r.Value) != (r.Operator != "!=") {
 				return false
 			}

@@ -246,7 +246,7 @@ func TestListSelectorsAndIndexes(t *testing.T) {
 	if len(items) != 6 {
 		t.Fatalf("app=web in default: %d pods, want 6", len(items))
 	}
-	fs, err := projections.ParseFieldSelector("spec.nodeName=node-1")
+	fs, err := projections.ParseFieldSelector("pods", "spec.nodeName=node-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestListSelectorsAndIndexes(t *testing.T) {
 			t.Fatalf("%s is on %s", e.Key(), e.NodeName)
 		}
 	}
-	if _, err := projections.ParseFieldSelector("spec.bogus=1"); err == nil {
+	if _, err := projections.ParseFieldSelector("pods", "spec.bogus=1"); err == nil {
 		t.Fatalf("unsupported field accepted")
 	}
 	// Paging returns everything once, in order.

@@ -61,7 +61,7 @@ func (s *Store) notifyLocked(ev *events.Event, e *Entry) {
 	probe := e
 	if probe == nil { // a deletion: match on the event's index fields
 		probe = &Entry{Resource: ev.Resource, Namespace: ev.Namespace, Name: ev.Name, UID: ev.UID,
-			Labels: ev.Labels, NodeName: ev.NodeName, Owners: ev.Owners}
+			Labels: ev.Labels, NodeName: ev.NodeName, Owners: ev.Owners, Data: ev.Object}
 	}
 	for w := range s.watchers {
 		if w.q.Resource == ev.Resource && w.q.Matches(probe) {

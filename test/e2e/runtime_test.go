@@ -129,7 +129,7 @@ spec:
 	}
 
 	// The transitions are Events on the node, as kubelet records them.
-	out, err := n.strom(t, "get", "events", "-A")
+	out, err := n.strom(t, "get", "events", "--field-selector", "involvedObject.name=node-1,involvedObject.kind=Node")
 	if err != nil {
 		t.Fatalf("get events: %v %s", err, out)
 	}

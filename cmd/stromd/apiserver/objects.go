@@ -130,7 +130,7 @@ func (c *Core) list(ctx context.Context, _ Caller, req *api.Request) (*api.Respo
 			return nil, events.Errorf(events.ReasonBadRequest, "label selector %q: %v", req.LabelSelector, err)
 		}
 	}
-	if q.Fields, err = projections.ParseFieldSelector(req.FieldSelector); err != nil {
+	if q.Fields, err = projections.ParseFieldSelector(k.Resource, req.FieldSelector); err != nil {
 		return nil, events.Errorf(events.ReasonBadRequest, "%v", err)
 	}
 	entries, cont := st.List(q)
