@@ -280,6 +280,12 @@ func (p *Projection) snapshotLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.snapCh:
+			// A trigger sent while the previous snapshot was being
+			// written is stale once that one is stored: write only when
+			// SnapshotEvery events have really passed since the last.
+			if p.store.LastSeq()-p.lastSnapSeq() < p.cfg.SnapshotEvery {
+				continue
+			}
 			if _, err := p.WriteSnapshot(ctx); err != nil && ctx.Err() == nil {
 				p.log.Warn("writing snapshot", zap.Error(err))
 			}
