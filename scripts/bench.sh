@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== spine: write path, projection rebuild, restart to serving"
 go test -run '^$' -bench 'WritePath' -benchtime 20000x ./test/bench/
-go test -run '^$' -bench 'SnapshotSchedule' -benchtime 200000x -timeout 20m ./test/bench/
+go test -run '^$' -bench 'SnapshotSchedule|MemoryUnderLoad' -benchtime 200000x -timeout 20m ./test/bench/
 go test -run '^$' -bench 'ProjectionRebuild|RestartToServing' -benchtime 1x -timeout 60m ./test/bench/
 echo "== time travel (--at, export in-process and through the strom binary, offline replay), scheduling end to end"
 go test -run '^$' -bench 'TimeTravel|SchedulingE2E' -benchtime 1x -timeout 60m ./test/bench/
