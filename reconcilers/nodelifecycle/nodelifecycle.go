@@ -276,21 +276,7 @@ func (r *Reconciler) markReady(ctx context.Context, node *corev1.Node) (*corev1.
 		node = res.Object.(*corev1.Node)
 		r.rec.Eventf(ctx, node, corev1.EventTypeNormal, "NodeReady", "Node %s status is now: NodeReady", node.Name)
 	}
-	if findTaint(node, TaintUnreachable) == nil {
-		return node, nil
-	}
-	next := node.DeepCopy()
-	next.Spec.Taints = next.Spec.Taints[:0]
-	for _, t := range node.Spec.Taints {
-		if t.Key != TaintUnreachable {
-			next.Spec.Taints = append(next.Spec.Taints, t)
-		}
-	}
-	res, err := r.env.Writer.Update(ctx, next, o)
-	if err != nil {
-		return nil, fmt.Errorf("removing taint %s from node %s: %w", TaintUnreachable, node.Name, err)
-	}
-	return res.Object.(*corev1.Node), nil
+	return r.removeTaint(ctx, node, TaintUnreachable)
 }
 
 // evict deletes for good the pods bound to node that do not tolerate
@@ -344,14 +330,7 @@ func condition(n *corev1.Node, typ corev1.NodeConditionType) *corev1.NodeConditi
 	return nil
 }
 
-func readyCondition(n *corev1.Node) *corev1.NodeCondition {
-	for i := range n.Status.Conditions {
-		if n.Status.Conditions[i].Type == corev1.NodeReady {
-			return &n.Status.Conditions[i]
-		}
-	}
-	return nil
-}
+func readyCondition(n *corev1.Node) *corev1.NodeCondition { return condition(n, corev1.NodeReady) }
 
 func setReady(n *corev1.Node, c corev1.NodeCondition) {
 	if cur := readyCondition(n); cur != nil {

@@ -23,6 +23,35 @@ func readyStatus(n *corev1.Node) corev1.ConditionStatus {
 	return ""
 }
 
+// renewLease puts a heartbeat of node into the lease bucket, as its agent
+// does.
+func renewLease(t *testing.T, e *ctltest.Env, node string) {
+	t.Helper()
+	ctx := context.Background()
+	kv, err := e.Log.JS.KeyValue(ctx, events.LeaseBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := json.Marshal(events.Heartbeat{Time: e.Clock.Now()})
+	if _, err := kv.Put(ctx, events.LeaseKey(node), hb); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reconciler returns a function that reconciles node once, waits for the
+// Store to apply what it wrote and returns when it asked to come back.
+func reconciler(t *testing.T, ctx context.Context, e *ctltest.Env, r *nodelifecycle.Reconciler, node string) func() time.Duration {
+	return func() time.Duration {
+		t.Helper()
+		res, err := r.Reconcile(ctx, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Sync()
+		return res.RequeueAfter
+	}
+}
+
 // Silence → Ready=Unknown and the NoExecute taint; after the eviction
 // timeout the node's pods are deleted for good except those tolerating
 // the taint; a renewed lease makes the node Ready again.
@@ -35,15 +64,7 @@ func TestLeaseLapseEvictsAndRecovers(t *testing.T) {
 	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent"},"spec":{"nodeName":"n1","tolerations":[{"operator":"Exists"}],"containers":[{"name":"c","image":"x"}]}}`)
 	r := nodelifecycle.New(e.Env, nodelifecycle.Options{LeaseDuration: 40 * time.Second, EvictionTimeout: 5 * time.Minute})
 	enqueued := e.RunKV(r)
-	reconcile := func() time.Duration {
-		t.Helper()
-		res, err := r.Reconcile(ctx, "n1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Sync()
-		return res.RequeueAfter
-	}
+	reconcile := reconciler(t, ctx, e, r, "n1")
 	var n corev1.Node
 	if wait := reconcile(); wait <= 0 || wait > 41*time.Second {
 		t.Fatalf("fresh node re-checked after %v, want within the lease", wait)
@@ -68,14 +89,7 @@ func TestLeaseLapseEvictsAndRecovers(t *testing.T) {
 		t.Fatal("after the timeout: want web deleted for good and the tolerating pod kept")
 	}
 	// Heartbeats resume.
-	kv, err := e.Log.JS.KeyValue(ctx, events.LeaseBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb, _ := json.Marshal(events.Heartbeat{Time: e.Clock.Now()})
-	if _, err := kv.Put(ctx, events.LeaseKey("n1"), hb); err != nil {
-		t.Fatal(err)
-	}
+	renewLease(t, e, "n1")
 	// The manager's KV input maps the renewal of an unreachable node to
 	// that node's key.
 	select {
@@ -121,30 +135,12 @@ func TestNotReadyNodeIsTaintedAndEvicted(t *testing.T) {
 	e.Create(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady","message":"container runtime is down"}]}}`)
 	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web"},"spec":{"nodeName":"n1","containers":[{"name":"c","image":"x"}]}}`)
 	e.Create(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent"},"spec":{"nodeName":"n1","tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute"}],"containers":[{"name":"c","image":"x"}]}}`)
-	kv, err := e.Log.JS.KeyValue(ctx, events.LeaseBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	beat := func() {
-		hb, _ := json.Marshal(events.Heartbeat{Time: e.Clock.Now()})
-		if _, err := kv.Put(ctx, events.LeaseKey("n1"), hb); err != nil {
-			t.Fatal(err)
-		}
-	}
-	beat()
+	renewLease(t, e, "n1")
 	// A lease longer than the eviction timeout: the node stays reachable
 	// throughout, whatever the lease input's delivery delay.
 	r := nodelifecycle.New(e.Env, nodelifecycle.Options{LeaseDuration: time.Hour, EvictionTimeout: 5 * time.Minute})
 	e.RunKV(r)
-	reconcile := func() time.Duration {
-		t.Helper()
-		res, err := r.Reconcile(ctx, "n1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Sync()
-		return res.RequeueAfter
-	}
+	reconcile := reconciler(t, ctx, e, r, "n1")
 	var n corev1.Node
 	logtest.Eventually(t, 5*time.Second, func() error {
 		reconcile()
@@ -200,14 +196,7 @@ func TestPressureConditionsTaintTheNode(t *testing.T) {
 	defer cancel()
 	e := ctltest.Start(t)
 	e.Create(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"n1"},"status":{"conditions":[{"type":"Ready","status":"True"},{"type":"MemoryPressure","status":"True"},{"type":"DiskPressure","status":"False"},{"type":"PIDPressure","status":"True"}]}}`)
-	kv, err := e.Log.JS.KeyValue(ctx, events.LeaseBucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hb, _ := json.Marshal(events.Heartbeat{Time: e.Clock.Now()})
-	if _, err := kv.Put(ctx, events.LeaseKey("n1"), hb); err != nil {
-		t.Fatal(err)
-	}
+	renewLease(t, e, "n1")
 	r := nodelifecycle.New(e.Env, nodelifecycle.Options{LeaseDuration: 40 * time.Second, EvictionTimeout: 5 * time.Minute})
 	e.RunKV(r)
 	taints := func() map[string]corev1.TaintEffect {
@@ -249,6 +238,7 @@ func TestPressureConditionsTaintTheNode(t *testing.T) {
 		}
 		return nil
 	})
+	e.Get("nodes", "", "n1", &n)
 	if readyStatus(&n) != corev1.ConditionTrue {
 		t.Fatalf("Ready=%s", readyStatus(&n))
 	}
