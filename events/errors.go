@@ -98,11 +98,17 @@ func ReasonOf(err error) Reason {
 	}
 	var st apierrors.APIStatus
 	if errors.As(err, &st) {
-		want := st.Status().Reason
-		for r, s := range statusOf {
-			if s.reason == want {
-				return r
-			}
+		return reasonFor(st.Status().Reason)
+	}
+	return ReasonInternal
+}
+
+// reasonFor is the Reason of a Kubernetes reason (statusOf inverted), or
+// Internal.
+func reasonFor(kube metav1.StatusReason) Reason {
+	for r, s := range statusOf {
+		if s.reason == kube {
+			return r
 		}
 	}
 	return ReasonInternal

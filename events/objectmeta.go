@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	utilvalidation "k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/strom-project/strom/events/objects"
 )
@@ -120,10 +119,4 @@ func marshalStored(obj objects.Object) ([]byte, error) {
 		return nil, Errorf(ReasonInvalid, "%s is %d bytes, over the limit of %d bytes (1 MiB)", obj.GetName(), len(data), objects.MaxObjectBytes)
 	}
 	return data, nil
-}
-
-// invalid turns a field error list into one classified Invalid error whose
-// message names every field at fault.
-func invalid(k *objects.Kind, name string, errs utilvalidation.ErrorList) error {
-	return NewInvalid(k, name, errs)
 }

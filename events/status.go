@@ -29,14 +29,7 @@ func groupResource(k *objects.Kind) schema.GroupResource {
 // fromStatus wraps an apimachinery StatusError as a classified Error.
 func fromStatus(se *apierrors.StatusError, cause error) *Error {
 	st := se.Status()
-	r := ReasonInternal
-	for reason, s := range statusOf {
-		if s.reason == st.Reason {
-			r = reason
-			break
-		}
-	}
-	return &Error{Reason: r, Message: st.Message, Details: st.Details, Err: cause}
+	return &Error{Reason: reasonFor(st.Reason), Message: st.Message, Details: st.Details, Err: cause}
 }
 
 // NewNotFound is `<resource>.<group> "<name>" not found`.

@@ -100,15 +100,13 @@ func EventStreamConfig(o StreamOptions) jetstream.StreamConfig {
 // another cluster is refused (Forbidden) before anything is changed.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) (clusterID string, err error) {
 	cfg := EventStreamConfig(o)
+	cfg.Metadata = map[string]string{}
 	clusterID = o.ClusterID
 	cur, err := js.Stream(ctx, StreamName)
 	switch {
 	case err == nil:
 		for k, v := range cur.CachedInfo().Config.Metadata {
 			if !strings.HasPrefix(k, "_nats.") { // the server's own keys
-				if cfg.Metadata == nil {
-					cfg.Metadata = map[string]string{}
-				}
 				cfg.Metadata[k] = v
 			}
 		}
@@ -123,9 +121,6 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 	}
 	if clusterID == "" {
 		clusterID = nuid.Next()
-	}
-	if cfg.Metadata == nil {
-		cfg.Metadata = map[string]string{}
 	}
 	cfg.Metadata[ClusterIDKey] = clusterID
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {

@@ -218,7 +218,7 @@ func (w *Writer) prepare(obj objects.Object) (*objects.Kind, error) {
 	obj.SetNamespace(scope(k, obj.GetNamespace()))
 	objects.Default(obj)
 	if errs := objects.ValidateWrite(obj); len(errs) > 0 {
-		return nil, invalid(k, obj.GetName(), errs)
+		return nil, NewInvalid(k, obj.GetName(), errs)
 	}
 	return k, nil
 }

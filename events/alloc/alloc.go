@@ -368,18 +368,8 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// serviceKind is the registry's Service kind, for kube-apiserver's error
-// messages.
-var serviceKind = func() *objects.Kind {
-	k, err := objects.Lookup("services")
-	if err != nil {
-		panic(err)
-	}
-	return k
-}()
-
 func invalidField(svc *corev1.Service, path string, value any, detail string) error {
-	return events.NewInvalid(serviceKind, svc.Name, field.ErrorList{field.Invalid(field.NewPath(path), value, detail)})
+	return events.NewInvalid(objects.ByKind("Service"), svc.Name, field.ErrorList{field.Invalid(field.NewPath(path), value, detail)})
 }
 
 // Admits implements events.Admission: Services only.

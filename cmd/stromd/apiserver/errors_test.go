@@ -2,6 +2,7 @@ package apiserver_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,7 +27,7 @@ func TestErrorsAcrossTheWire(t *testing.T) {
 	if !apierrors.IsNotFound(err) || err.Error() != want.Error() {
 		t.Fatalf("get of a missing deployment: %v, want %v", err, want)
 	}
-	if st := apierrors.APIStatus(nil); !asStatus(err, &st) || st.Status().Details == nil || st.Status().Details.Name != "web" || st.Status().Details.Group != "apps" {
+	if st := apierrors.APIStatus(nil); !errors.As(err, &st) || st.Status().Details == nil || st.Status().Details.Name != "web" || st.Status().Details.Group != "apps" {
 		t.Errorf("not found lost its details: %#v", err)
 	}
 
@@ -49,16 +50,7 @@ func TestErrorsAcrossTheWire(t *testing.T) {
 		t.Fatalf("invalid service: %v, want Invalid", err)
 	}
 	var st apierrors.APIStatus
-	if !asStatus(err, &st) || st.Status().Details == nil || len(st.Status().Details.Causes) == 0 || st.Status().Details.Causes[0].Field == "" {
+	if !errors.As(err, &st) || st.Status().Details == nil || len(st.Status().Details.Causes) == 0 || st.Status().Details.Causes[0].Field == "" {
 		t.Errorf("invalid lost its field causes: %#v", err)
 	}
-}
-
-func asStatus(err error, st *apierrors.APIStatus) bool {
-	s, ok := err.(apierrors.APIStatus)
-	if !ok {
-		return false
-	}
-	*st = s
-	return true
 }

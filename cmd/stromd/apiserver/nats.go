@@ -116,11 +116,7 @@ func (n *NATS) handle(verbName string, r micro.Request) *api.Response {
 }
 
 func errResponse(err error) *api.Response {
-	var e *events.Error
-	if errors.As(err, &e) {
-		return &api.Response{Error: &api.WireError{Reason: e.Reason, Message: e.Message, Details: e.Details}}
-	}
-	var st apierrors.APIStatus
+	var st apierrors.APIStatus // events.Error is one
 	if errors.As(err, &st) {
 		s := st.Status()
 		return &api.Response{Error: &api.WireError{Reason: events.ReasonOf(err), Message: s.Message, Details: s.Details}}

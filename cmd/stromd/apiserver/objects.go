@@ -103,11 +103,11 @@ func (c *Core) get(ctx context.Context, _ Caller, req *api.Request) (*api.Respon
 	}
 	e, ok := st.Get(k.Resource, ns, req.Name)
 	if !ok {
-		e := events.NewNotFound(k, req.Name)
+		nf := events.NewNotFound(k, req.Name)
 		if req.At != "" || c.cfg.Projection == nil {
-			e.Message += fmt.Sprintf(" at #%d", st.LastSeq())
+			nf.Message += fmt.Sprintf(" at #%d", st.LastSeq())
 		}
-		return nil, e
+		return nil, nf
 	}
 	return &api.Response{Kind: k.Kind, Object: e.JSON(), Seq: st.LastSeq()}, nil
 }
