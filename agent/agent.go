@@ -127,8 +127,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	registered := messageReady // register wrote Ready=True
-	a.status.ready = &readiness{st: a.status, node: cfg.NodeName, log: a.log, reported: &registered}
+	a.status.ready = newReadiness(a.status, cfg.NodeName, a.log)
 	go a.heartbeat(ctx)
 	if cfg.WaitForPodCIDR {
 		if node, err = a.waitForPodCIDR(ctx); err != nil {
@@ -273,27 +272,13 @@ func (a *Agent) register(ctx context.Context) (*corev1.Node, error) {
 	next := cur.DeepCopy()
 	next.Status.Capacity, next.Status.Allocatable = want.Status.Capacity, want.Status.Allocatable
 	next.Status.Addresses, next.Status.NodeInfo = want.Status.Addresses, want.Status.NodeInfo
-	setReady(next, ready)
+	next.Status.Conditions, _ = withReady(next.Status.Conditions, ready)
 	data, _ := json.Marshal(next)
 	resp, err := a.cfg.Client.Do(ctx, api.VerbStatus, &api.Request{Object: data})
 	if err != nil {
 		return nil, fmt.Errorf("updating node %s: %w", a.cfg.NodeName, err)
 	}
 	return decodeNode(resp.Object)
-}
-
-func setReady(n *corev1.Node, ready corev1.NodeCondition) {
-	for i, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			if c.Status == corev1.ConditionTrue {
-				ready.LastTransitionTime = c.LastTransitionTime
-				ready.LastHeartbeatTime = c.LastHeartbeatTime // heartbeats live in the lease, not the log
-			}
-			n.Status.Conditions[i] = ready
-			return
-		}
-	}
-	n.Status.Conditions = append(n.Status.Conditions, ready)
 }
 
 func (a *Agent) addresses() []corev1.NodeAddress {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -95,9 +94,9 @@ var pressureConditions = []pressureCondition{
 // changes. A condition's transition time moves only when its status does.
 func withPressures(conds []corev1.NodeCondition, p Pressures, now metav1.Time) ([]corev1.NodeCondition, []string) {
 	on := map[corev1.NodeConditionType]bool{corev1.NodeMemoryPressure: p.Memory, corev1.NodeDiskPressure: p.Disk, corev1.NodePIDPressure: p.PID}
-	out := append([]corev1.NodeCondition(nil), conds...)
+	out := conds
 	var evs []string
-	changed := false
+	changedAny := false
 	for _, pc := range pressureConditions {
 		want := corev1.NodeCondition{Type: pc.typ, Status: corev1.ConditionFalse, Reason: pc.offReason, Message: pc.offMessage,
 			LastHeartbeatTime: now, LastTransitionTime: now}
@@ -105,35 +104,17 @@ func withPressures(conds []corev1.NodeCondition, p Pressures, now metav1.Time) (
 		if on[pc.typ] {
 			want.Status, want.Reason, want.Message, ev = corev1.ConditionTrue, pc.onReason, pc.onMessage, pc.onEv
 		}
-		i := conditionIndex(out, pc.typ)
-		if i < 0 {
-			out = append(out, want)
-			evs, changed = append(evs, ev), true
-			continue
-		}
-		if out[i].Status == want.Status && out[i].Reason == want.Reason && out[i].Message == want.Message {
-			continue
-		}
-		if out[i].Status == want.Status {
-			want.LastTransitionTime = out[i].LastTransitionTime
-		} else {
+		var changed, transitioned bool
+		out, changed, transitioned = setCondition(out, want)
+		if transitioned {
 			evs = append(evs, ev)
 		}
-		out[i], changed = want, true
+		changedAny = changedAny || changed
 	}
-	if !changed {
+	if !changedAny {
 		return nil, nil
 	}
 	return out, evs
-}
-
-func conditionIndex(conds []corev1.NodeCondition, typ corev1.NodeConditionType) int {
-	for i := range conds {
-		if conds[i].Type == typ {
-			return i
-		}
-	}
-	return -1
 }
 
 // SamplePressure reads the machine: /proc/meminfo, statfs of nodeFS and
@@ -197,47 +178,19 @@ type PressureSource interface {
 	Pressure() (PressureSample, PressureThresholds, error)
 }
 
-// pressureReporter writes the pressure conditions on change, and checks
-// them against the stored node every reverify.
-type pressureReporter struct {
-	st   *Status
-	node string
-	log  *zap.Logger
-
-	mu       sync.Mutex
-	reported *Pressures
-	verified time.Time
-}
-
-func (r *pressureReporter) report(ctx context.Context, p Pressures) {
-	now := r.st.clock.Now()
-	r.mu.Lock()
-	same := r.reported != nil && *r.reported == p
-	fresh := now.Sub(r.verified) < reverify
-	r.mu.Unlock()
-	if same && fresh {
-		return
-	}
-	if !same {
-		r.log.Info("node pressure", zap.Bool("memory", p.Memory), zap.Bool("disk", p.Disk), zap.Bool("pid", p.PID))
-	}
-	err := writeNodeConditions(ctx, r.st, r.node, func(conds []corev1.NodeCondition, now metav1.Time) ([]corev1.NodeCondition, []string) {
+// reportPressure writes the pressure conditions of p (see
+// conditionReporter).
+func reportPressure(ctx context.Context, r *conditionReporter[Pressures], p Pressures) {
+	r.report(ctx, p, func(conds []corev1.NodeCondition, now metav1.Time) ([]corev1.NodeCondition, []string) {
 		return withPressures(conds, p, now)
+	}, func() {
+		r.log.Info("node pressure", zap.Bool("memory", p.Memory), zap.Bool("disk", p.Disk), zap.Bool("pid", p.PID))
 	})
-	if err != nil {
-		if ctx.Err() == nil {
-			r.log.Warn("reporting node pressure", zap.Error(err))
-		}
-		return
-	}
-	r.mu.Lock()
-	r.reported, r.verified = &p, now
-	r.mu.Unlock()
 }
 
 // watchPressure samples src every interval (and at once) until ctx ends.
 func (a *Agent) watchPressure(ctx context.Context, src PressureSource, every time.Duration) {
-	rep := &pressureReporter{st: a.status, node: a.cfg.NodeName, log: a.log}
+	rep := &conditionReporter[Pressures]{st: a.status, node: a.cfg.NodeName, log: a.log, what: "node pressure"}
 	sampleErr := ""
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -251,7 +204,7 @@ func (a *Agent) watchPressure(ctx context.Context, src PressureSource, every tim
 			}
 		default:
 			sampleErr = ""
-			rep.report(ctx, th.Judge(s))
+			reportPressure(ctx, rep, th.Judge(s))
 		}
 		select {
 		case <-ctx.Done():

@@ -68,100 +68,142 @@ func readyCondition(runtimeErr error, now metav1.Time) corev1.NodeCondition {
 	return c
 }
 
-// withReady returns the node's conditions with Ready replaced by c; the
-// transition time stays when the status does not change, and so does the
-// heartbeat time (heartbeats live in the lease, not in the log). changed
-// is false when nothing but those times would change.
+// setCondition returns a copy of conds with want in place of the
+// condition of its type (or appended). The transition time stays when the
+// status does not change, and so does the heartbeat time (heartbeats live
+// in the lease, not in the log). changed: more than those times differs;
+// transitioned: the status differs, or the condition is new.
+func setCondition(conds []corev1.NodeCondition, want corev1.NodeCondition) (out []corev1.NodeCondition, changed, transitioned bool) {
+	out = append(make([]corev1.NodeCondition, 0, len(conds)+1), conds...)
+	i := conditionIndex(out, want.Type)
+	if i < 0 {
+		return append(out, want), true, true
+	}
+	old := out[i]
+	if old.Status == want.Status {
+		want.LastTransitionTime, want.LastHeartbeatTime = old.LastTransitionTime, old.LastHeartbeatTime
+	}
+	out[i] = want
+	return out, old.Status != want.Status || old.Reason != want.Reason || old.Message != want.Message, old.Status != want.Status
+}
+
+func conditionIndex(conds []corev1.NodeCondition, typ corev1.NodeConditionType) int {
+	for i := range conds {
+		if conds[i].Type == typ {
+			return i
+		}
+	}
+	return -1
+}
+
+// withReady returns the node's conditions with Ready set to c (see
+// setCondition); changed is false when nothing but its times would
+// change.
 func withReady(conds []corev1.NodeCondition, c corev1.NodeCondition) (out []corev1.NodeCondition, changed bool) {
-	out = make([]corev1.NodeCondition, 0, len(conds)+1)
-	found := false
-	for _, old := range conds {
-		if old.Type != corev1.NodeReady {
-			out = append(out, old)
-			continue
-		}
-		found = true
-		if old.Status == c.Status {
-			c.LastTransitionTime, c.LastHeartbeatTime = old.LastTransitionTime, old.LastHeartbeatTime
-		}
-		changed = old.Status != c.Status || old.Reason != c.Reason || old.Message != c.Message
-		out = append(out, c)
-	}
-	if !found {
-		out, changed = append(out, c), true
-	}
+	out, changed, _ = setCondition(conds, c)
 	return out, changed
 }
 
-// readiness reports the runtime's health in the node's Ready condition,
-// writing only changes, and logs each change once.
-type readiness struct {
-	st   *Status
-	node string
-	log  *zap.Logger
-
-	mu       sync.Mutex
-	reported *string   // the Ready message last written; nil: not yet
-	verified time.Time // when the node was last read to confirm it
-}
-
-// reverify is how often an unchanged state is checked against the node
-// as stored: someone else may have written its Ready condition (the node
-// lifecycle controller marks a silent node Unknown, then Ready again when
-// heartbeats resume, without knowing the runtime's state).
-const reverify = time.Minute
-
-// report sets Ready from the runtime's health (err nil: healthy). A
-// failed write is logged and retried on the next report.
-func (r *readiness) report(ctx context.Context, err error) {
-	now := r.st.clock.Now()
-	msg := readyCondition(err, metav1.Time{}).Message
-	r.mu.Lock()
-	same := r.reported != nil && *r.reported == msg
-	fresh := now.Sub(r.verified) < reverify
-	r.mu.Unlock()
-	if same && fresh {
-		return
-	}
-	if !same {
-		if err == nil {
-			r.log.Info("node Ready: the container runtime and the pod network answer")
-		} else {
-			r.log.Warn("node NotReady until it is mended: "+msg, zap.Error(err))
-		}
-	}
-	if werr := r.write(ctx, err); werr != nil {
-		if ctx.Err() == nil {
-			r.log.Warn("reporting node readiness", zap.Error(werr))
-		}
-		return
-	}
-	r.mu.Lock()
-	r.reported, r.verified = &msg, now
-	r.mu.Unlock()
-}
-
-// write reads the node and writes its Ready condition.
-func (r *readiness) write(ctx context.Context, runtimeErr error) error {
-	return writeNodeConditions(ctx, r.st, r.node, func(conds []corev1.NodeCondition, now metav1.Time) ([]corev1.NodeCondition, []string) {
+// readyChange is the change of a report of the runtime's health: the
+// conditions with Ready set, and the NodeReady / NodeNotReady Event when
+// Ready flips.
+func readyChange(runtimeErr error) conditionChange {
+	return func(conds []corev1.NodeCondition, now metav1.Time) ([]corev1.NodeCondition, []string) {
 		wasReady := readyIn(conds)
 		out, changed := withReady(conds, readyCondition(runtimeErr, now))
 		if !changed {
 			return nil, nil
 		}
-		var evs []string
-		if isReady := readyIn(out); isReady != wasReady {
-			evs = append(evs, map[bool]string{true: "NodeReady", false: "NodeNotReady"}[isReady])
+		switch isReady := readyIn(out); {
+		case isReady == wasReady:
+			return out, nil
+		case isReady:
+			return out, []string{"NodeReady"}
+		default:
+			return out, []string{"NodeNotReady"}
 		}
-		return out, evs
+	}
+}
+
+// readiness reports the runtime's health in the node's Ready condition;
+// its state is the condition's message.
+type readiness = conditionReporter[string]
+
+// newReadiness returns the Ready reporter of a node whose registration
+// wrote Ready=True.
+func newReadiness(st *Status, node string, log *zap.Logger) *readiness {
+	registered := messageReady
+	return &readiness{st: st, node: node, log: log, what: "node readiness", reported: &registered}
+}
+
+// reportRuntime sets Ready from the runtime's health (err nil: healthy).
+func reportRuntime(ctx context.Context, r *readiness, err error) {
+	msg := readyCondition(err, metav1.Time{}).Message
+	r.report(ctx, msg, readyChange(err), func() {
+		if err == nil {
+			r.log.Info("node Ready: the container runtime and the pod network answer")
+		} else {
+			r.log.Warn("node NotReady until it is mended: "+msg, zap.Error(err))
+		}
 	})
+}
+
+// conditionChange computes a node's new conditions from its stored ones
+// (nil: nothing to write) and the Events to record.
+type conditionChange func(conds []corev1.NodeCondition, now metav1.Time) ([]corev1.NodeCondition, []string)
+
+// conditionReporter writes node conditions computed from a state K when
+// the state changes, and checks them against the stored node every
+// reverify even when it does not.
+type conditionReporter[K comparable] struct {
+	st   *Status
+	node string
+	log  *zap.Logger
+	what string // for the log: "node readiness", "node pressure"
+
+	mu       sync.Mutex
+	reported *K        // the state last written; nil: not yet
+	verified time.Time // when the node was last read to confirm it
+}
+
+// reverify is how often an unchanged state is checked against the node
+// as stored: someone else may have written its conditions (the node
+// lifecycle controller marks a silent node Unknown, then Ready again when
+// heartbeats resume, without knowing the runtime's state).
+const reverify = time.Minute
+
+// report writes state k with change unless k is what was written less
+// than reverify ago; changed, if not nil, is called (to log) when k is
+// not what was written. A failed write is logged and retried on the next
+// report.
+func (r *conditionReporter[K]) report(ctx context.Context, k K, change conditionChange, changed func()) {
+	now := r.st.clock.Now()
+	r.mu.Lock()
+	same := r.reported != nil && *r.reported == k
+	fresh := now.Sub(r.verified) < reverify
+	r.mu.Unlock()
+	if same && fresh {
+		return
+	}
+	if !same && changed != nil {
+		changed()
+	}
+	if err := writeNodeConditions(ctx, r.st, r.node, change); err != nil {
+		if ctx.Err() == nil {
+			r.log.Warn("reporting "+r.what, zap.Error(err))
+		}
+		return
+	}
+	r.mu.Lock()
+	r.reported, r.verified = &k, now
+	r.mu.Unlock()
 }
 
 // writeNodeConditions reads the node, lets change compute its conditions
 // (nil: nothing to write) and the Events to record ("NodeReady" …, as
 // kubelet's "Node X status is now: Y"), and writes them, retrying a lost
 // compare-and-swap.
-func writeNodeConditions(ctx context.Context, st *Status, name string, change func([]corev1.NodeCondition, metav1.Time) ([]corev1.NodeCondition, []string)) error {
+func writeNodeConditions(ctx context.Context, st *Status, name string, change conditionChange) error {
 	for attempt := 0; ; attempt++ {
 		node, err := getNode(ctx, st.client, name)
 		if err != nil {
@@ -193,12 +235,8 @@ func writeNodeConditions(ctx context.Context, st *Status, name string, change fu
 }
 
 func readyIn(conds []corev1.NodeCondition) bool {
-	for _, c := range conds {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	i := conditionIndex(conds, corev1.NodeReady)
+	return i >= 0 && conds[i].Status == corev1.ConditionTrue
 }
 
 // RuntimeHealth is implemented by pod managers whose runtime can be asked

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/strom-project/strom/agent/network"
 	"github.com/strom-project/strom/agent/nodeapi"
@@ -201,7 +203,7 @@ func connectRuntime(ctx context.Context, rc RealConfig, st *Status) (*runtime.Co
 // while it fails with a notReadyError (reported in the node's Ready
 // condition meanwhile); any other error is returned.
 func waitFor[T any](ctx context.Context, st *Status, try func() (T, error)) (T, error) {
-	wait := runtimeRetryMin
+	backoff := wait.Backoff{Duration: runtimeRetryMin, Factor: 2, Cap: runtimeRetryMax, Steps: math.MaxInt32}
 	for {
 		v, err := try()
 		var nr *notReadyError
@@ -218,9 +220,8 @@ func waitFor[T any](ctx context.Context, st *Status, try func() (T, error)) (T, 
 		select {
 		case <-ctx.Done():
 			return v, ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(backoff.Step()):
 		}
-		wait = min(2*wait, runtimeRetryMax)
 	}
 }
 

@@ -34,7 +34,7 @@ type Status struct {
 // answers) in the node's Ready condition; only changes are written.
 func (s *Status) ReportRuntime(ctx context.Context, err error) {
 	if s.ready != nil {
-		s.ready.report(ctx, err)
+		reportRuntime(ctx, s.ready, err)
 	}
 }
 

@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // The in-process agent's restart back-off: doubling from agentRetryMin to
@@ -25,7 +27,10 @@ func superviseAgent(ctx context.Context, run AgentFunc, env AgentEnv, minWait, m
 	if log == nil {
 		log = zap.NewNop()
 	}
-	wait := minWait
+	newBackoff := func() wait.Backoff {
+		return wait.Backoff{Duration: minWait, Factor: 2, Cap: maxWait, Steps: math.MaxInt32}
+	}
+	backoff := newBackoff()
 	for {
 		started := time.Now()
 		rctx, cancel := context.WithCancel(ctx)
@@ -35,20 +40,20 @@ func superviseAgent(ctx context.Context, run AgentFunc, env AgentEnv, minWait, m
 			return nil
 		}
 		if time.Since(started) > maxWait {
-			wait = minWait
+			backoff = newBackoff()
 		}
+		after := backoff.Step()
 		if err == nil {
-			log.Warn("node agent stopped without an error; restarting", zap.Duration("after", wait))
+			log.Warn("node agent stopped without an error; restarting", zap.Duration("after", after))
 		} else {
-			log.Error("node agent failed; restarting", zap.Duration("after", wait), zap.Error(err))
+			log.Error("node agent failed; restarting", zap.Duration("after", after), zap.Error(err))
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(after)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-t.C:
 		}
-		wait = min(2*wait, maxWait)
 	}
 }
