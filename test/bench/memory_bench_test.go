@@ -2,21 +2,17 @@ package bench
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
-	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/clustertest"
 )
 
@@ -52,35 +48,11 @@ func heapMiB() float64 {
 // process holds, and what it only has not given back yet. The benchmark
 // process is stromd plus its clients, as in BenchmarkWritePath.
 func BenchmarkMemoryUnderLoad(b *testing.B) {
-	const clients = 64
 	d := clustertest.StartStromd(b, func(c *app.Config) { c.Logger = zap.NewNop() })
-	conns := make([]*api.Client, clients)
-	for i := range conns {
-		conns[i] = clustertest.AdminClient(b, d)
-	}
+	conns := adminClients(b, d, 64)
 	b.ReportMetric(rssMiB(b), "MiB-rss-start")
-	ctx := context.Background()
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	b.ResetTimer()
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				obj := cmJSON("cm-"+strconv.Itoa(c)+"-"+strconv.Itoa(int(i%50)), int(i))
-				if _, err := conns[c].Do(ctx, api.VerbApply, &api.Request{Object: obj, Namespace: "default"}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}(c)
-	}
-	wg.Wait()
+	applyLoad(b, conns, b.N, nil)
 	b.StopTimer()
 	b.ReportMetric(heapMiB(), "MiB-heap-load")
 	b.ReportMetric(rssMiB(b), "MiB-rss-load")

@@ -3,16 +3,12 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/strom-project/strom/cmd/stromd/app"
-	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/clustertest"
 )
 
@@ -23,36 +19,11 @@ import (
 // snapshot every --snapshot-every (10,000) events whatever the write
 // rate.
 func BenchmarkSnapshotSchedule(b *testing.B) {
-	const clients = 64
 	d := clustertest.StartStromd(b, func(c *app.Config) { c.Logger = zap.NewNop() })
-	conns := make([]*api.Client, clients)
-	for i := range conns {
-		conns[i] = clustertest.AdminClient(b, d)
-	}
+	conns := adminClients(b, d, 64)
 	ctx := context.Background()
-	var next atomic.Int64
 	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(b.N) {
-					return
-				}
-				obj := cmJSON("cm-"+strconv.Itoa(c)+"-"+strconv.Itoa(int(i%50)), int(i))
-				if _, err := conns[c].Do(ctx, api.VerbApply, &api.Request{Object: obj, Namespace: "default"}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}(c)
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := applyLoad(b, conns, b.N, nil)
 	b.StopTimer()
 	time.Sleep(time.Second) // a snapshot triggered by the last writes
 	snaps, err := d.Projection().Snapshots(ctx)

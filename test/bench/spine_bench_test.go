@@ -54,37 +54,10 @@ func BenchmarkWritePath(b *testing.B) {
 	for _, clients := range []int{1, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			d := clustertest.StartStromd(b, func(c *app.Config) { c.Logger = zap.NewNop() })
-			conns := make([]*api.Client, clients)
-			for i := range conns {
-				conns[i] = clustertest.AdminClient(b, d)
-			}
-			ctx := context.Background()
+			conns := adminClients(b, d, clients)
 			lat := make([][]time.Duration, clients)
-			var next atomic.Int64
 			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for c := 0; c < clients; c++ {
-				wg.Add(1)
-				go func(c int) {
-					defer wg.Done()
-					for {
-						i := next.Add(1)
-						if i > int64(b.N) {
-							return
-						}
-						obj := cmJSON("cm-"+strconv.Itoa(c)+"-"+strconv.Itoa(int(i%50)), int(i))
-						t := time.Now()
-						if _, err := conns[c].Do(ctx, api.VerbApply, &api.Request{Object: obj, Namespace: "default"}); err != nil {
-							b.Error(err)
-							return
-						}
-						lat[c] = append(lat[c], time.Since(t))
-					}
-				}(c)
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
+			elapsed := applyLoad(b, conns, b.N, lat)
 			b.StopTimer()
 			var all []time.Duration
 			for _, l := range lat {
@@ -96,6 +69,51 @@ func BenchmarkWritePath(b *testing.B) {
 			b.ReportMetric(float64(percentile(all, 0.99).Microseconds())/1000, "p99-ms")
 		})
 	}
+}
+
+// applyLoad applies n ConfigMap updates through conns, each client
+// cycling over 50 ConfigMaps of its own so every apply appends, and
+// returns how long it took; lat, if not nil, gets each client's
+// latencies.
+func applyLoad(b *testing.B, conns []*api.Client, n int, lat [][]time.Duration) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	var next atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := range conns {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				obj := cmJSON("cm-"+strconv.Itoa(c)+"-"+strconv.Itoa(int(i%50)), int(i))
+				t := time.Now()
+				if _, err := conns[c].Do(ctx, api.VerbApply, &api.Request{Object: obj, Namespace: "default"}); err != nil {
+					b.Error(err)
+					return
+				}
+				if lat != nil {
+					lat[c] = append(lat[c], time.Since(t))
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// adminClients dials n clients of d, each on its own connection as the
+// CLI is.
+func adminClients(b *testing.B, d *app.Stromd, n int) []*api.Client {
+	conns := make([]*api.Client, n)
+	for i := range conns {
+		conns[i] = clustertest.AdminClient(b, d)
+	}
+	return conns
 }
 
 // history fills a stream with n events: objects/updates pods, each event a
