@@ -46,9 +46,9 @@ var ObjectFields = map[string][]string{
 	"certificatesigningrequests": {"spec.signerName"},
 }
 
-// objectFieldPath maps a selector key to where it is in the object's JSON
-// when the names differ, and zero is its value when the object leaves it
-// out.
+// objectFieldPath maps a selector key to its place in the object's JSON
+// where the two differ; objectFieldZero is a key's value when the object
+// leaves the field out ("" when not listed).
 var (
 	objectFieldPath = map[string]string{"source": "source.component", "status.successful": "status.succeeded"}
 	objectFieldZero = map[string]string{"spec.hostNetwork": "false", "spec.unschedulable": "false",

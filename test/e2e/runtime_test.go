@@ -17,14 +17,20 @@ import (
 	"github.com/strom-project/strom/test/logtest"
 )
 
-// nodeReady returns the node's Ready condition.
-func (n *realNode) nodeReady(t testing.TB) (*corev1.NodeCondition, error) {
+// node reads node-1 as stored.
+func (n *realNode) node() (*corev1.Node, error) {
 	resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: "nodes", Name: "node-1"})
 	if err != nil {
 		return nil, err
 	}
 	var node corev1.Node
-	if err := json.Unmarshal(resp.Object, &node); err != nil {
+	return &node, json.Unmarshal(resp.Object, &node)
+}
+
+// nodeReady returns the node's Ready condition.
+func (n *realNode) nodeReady(t testing.TB) (*corev1.NodeCondition, error) {
+	node, err := n.node()
+	if err != nil {
 		return nil, err
 	}
 	for i := range node.Status.Conditions {
@@ -40,12 +46,8 @@ func (n *realNode) nodeReady(t testing.TB) (*corev1.NodeCondition, error) {
 func (n *realNode) waitNotReadyTaint(t testing.TB, want bool) {
 	t.Helper()
 	logtest.Eventually(t, 30*time.Second, func() error {
-		resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: "nodes", Name: "node-1"})
+		node, err := n.node()
 		if err != nil {
-			return err
-		}
-		var node corev1.Node
-		if err := json.Unmarshal(resp.Object, &node); err != nil {
 			return err
 		}
 		has := false
@@ -148,12 +150,8 @@ func TestNodeUnderMemoryPressure(t *testing.T) {
 	th.MemoryAvailable = 1 << 62
 	n := startRealNodeWith(t, nodeOptions{pressure: &th})
 	logtest.Eventually(t, 30*time.Second, func() error {
-		resp, err := n.admin.Do(context.Background(), api.VerbGet, &api.Request{Resource: "nodes", Name: "node-1"})
+		node, err := n.node()
 		if err != nil {
-			return err
-		}
-		var node corev1.Node
-		if err := json.Unmarshal(resp.Object, &node); err != nil {
 			return err
 		}
 		pressure, tainted := false, false
