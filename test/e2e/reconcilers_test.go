@@ -744,16 +744,18 @@ func TestLeaderFailover(t *testing.T) {
 		return nil
 	})
 	t.Logf("standby took over after %v", time.Since(t0).Round(time.Millisecond))
-	// Reconciliation continues under the new leader.
-	var d appsv1.Deployment
-	if err := c.get("deployments", "default", "web", &d); err != nil {
-		t.Fatal(err)
-	}
-	four := int32(4)
-	d.Spec.Replicas = &four
-	if err := c.update(&d, "default"); err != nil {
-		t.Fatal(err)
-	}
+	// Reconciliation continues under the new leader. The new leader's
+	// controllers write the Deployment's status meanwhile, so the scale
+	// is a read-modify-write retried on a conflict, as clients do.
+	logtest.Eventually(t, 10*time.Second, func() error {
+		var d appsv1.Deployment
+		if err := c.get("deployments", "default", "web", &d); err != nil {
+			return err
+		}
+		four := int32(4)
+		d.Spec.Replicas = &four
+		return c.update(&d, "default")
+	})
 	c.runningOn("default", "app=web", 4, 15*time.Second)
 }
 
