@@ -21,7 +21,9 @@ func indexFields(e *Event, obj objects.Object) {
 	e.NodeName = podNodeName(obj)
 }
 
-// podNodeName reads spec.nodeName of pods without importing every type here.
+// podNodeName reads spec.nodeName of pods (and of the other kinds that
+// have one, a string or, as ResourceSlices', a pointer to one) without
+// importing every type here.
 func podNodeName(obj objects.Object) string {
 	v := reflect.ValueOf(obj)
 	if v.Kind() != reflect.Pointer {
@@ -32,6 +34,9 @@ func podNodeName(obj objects.Object) string {
 		return ""
 	}
 	n := spec.FieldByName("NodeName")
+	if n.IsValid() && n.Kind() == reflect.Pointer && !n.IsNil() {
+		n = n.Elem()
+	}
 	if !n.IsValid() || n.Kind() != reflect.String {
 		return ""
 	}

@@ -44,6 +44,9 @@ var ObjectFields = map[string][]string{
 	"replicationcontrollers":     {"status.replicas"},
 	"jobs":                       {"status.successful"},
 	"certificatesigningrequests": {"spec.signerName"},
+	"clustertrustbundles":        {"spec.signerName"},
+	"podcertificaterequests":     {"spec.signerName", "spec.podName"},
+	"resourceslices":             {"spec.driver"},
 }
 
 // objectFieldPath maps a selector key to its place in the object's JSON

@@ -19,7 +19,7 @@ type target struct {
 }
 
 // allKinds is what `get all` lists, as kubectl does.
-var allKinds = []string{"pods", "services", "daemonsets", "deployments", "replicasets", "statefulsets", "jobs", "cronjobs"}
+var allKinds = []string{"pods", "replicationcontrollers", "services", "daemonsets", "deployments", "replicasets", "statefulsets", "jobs", "cronjobs"}
 
 // parseTargets reads kubectl's ways of naming objects: KIND [NAME...],
 // KIND/NAME..., KIND1,KIND2 and "all".

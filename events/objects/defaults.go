@@ -83,6 +83,8 @@ func defaultObject(obj Object) {
 		defaultHPA(o)
 	case *corev1.LimitRange:
 		defaultLimitRange(o)
+	default:
+		defaultStored(obj)
 	}
 	// ConfigMap, Ingress, ServiceAccount, Role, ClusterRole,
 	// PodDisruptionBudget, ResourceQuota and Event have no defaults.

@@ -10,16 +10,28 @@ import (
 	"sort"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	storagemigrationv1 "k8s.io/api/storagemigration/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
 
 // Object is any stored object: typed metadata plus a runtime.Object.
@@ -82,12 +94,30 @@ func kind[T any, PT interface {
 }
 
 const (
-	rbacGroup       = "rbac.authorization.k8s.io"
-	networkingGroup = "networking.k8s.io"
+	rbacGroup         = "rbac.authorization.k8s.io"
+	networkingGroup   = "networking.k8s.io"
+	admissionGroup    = "admissionregistration.k8s.io"
+	certificatesGroup = "certificates.k8s.io"
+	flowcontrolGroup  = "flowcontrol.apiserver.k8s.io"
+	resourceGroup     = "resource.k8s.io"
+	storageGroup      = "storage.k8s.io"
 )
 
-// kinds is every kind Strom stores. Order is the order `strom get all`
-// and the docs list them in.
+// kinds is every kind Strom stores: the kinds of kube-apiserver v1.37's
+// default-enabled GA API groups, each at the version kube-apiserver
+// prefers, with its scope and short names as kube-apiserver publishes
+// them (its registries' ShortNames). Left out: kinds that are not stored
+// objects in Kubernetes either (Binding, the token and access reviews,
+// ComponentStatus, which kube-apiserver computes on each read), and
+// events.k8s.io/v1 Event, which Kubernetes serves as a second version of
+// the core Event objects (one resource "events", converted per version):
+// the registry keys kinds, subjects and the view's tables by kind and
+// resource name, so it holds one version of a resource.
+//
+// Kind and resource names are unique (init panics otherwise); a short or
+// singular name two kinds share resolves as kubectl resolves it (Lookup).
+// Order is the order the docs list them in; the first 26 are the kinds
+// Strom stored first.
 var kinds = []*Kind{
 	kind[corev1.Namespace]("", "v1", "Namespace", "namespaces", false, "ns"),
 	kind[corev1.Node]("", "v1", "Node", "nodes", false, "no"),
@@ -115,6 +145,45 @@ var kinds = []*Kind{
 	kind[corev1.ResourceQuota]("", "v1", "ResourceQuota", "resourcequotas", true, "quota"),
 	kind[corev1.LimitRange]("", "v1", "LimitRange", "limitranges", true, "limits"),
 	kind[corev1.Event]("", "v1", "Event", "events", true, "ev"),
+
+	kind[corev1.ReplicationController]("", "v1", "ReplicationController", "replicationcontrollers", true, "rc"),
+	kind[corev1.PodTemplate]("", "v1", "PodTemplate", "podtemplates", true),
+	kind[appsv1.ControllerRevision]("apps", "v1", "ControllerRevision", "controllerrevisions", true),
+	kind[discoveryv1.EndpointSlice]("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
+	kind[coordinationv1.Lease]("coordination.k8s.io", "v1", "Lease", "leases", true),
+	kind[networkingv1.IngressClass](networkingGroup, "v1", "IngressClass", "ingressclasses", false),
+	kind[networkingv1.NetworkPolicy](networkingGroup, "v1", "NetworkPolicy", "networkpolicies", true, "netpol"),
+	kind[networkingv1.ServiceCIDR](networkingGroup, "v1", "ServiceCIDR", "servicecidrs", false),
+	kind[networkingv1.IPAddress](networkingGroup, "v1", "IPAddress", "ipaddresses", false, "ip"),
+	kind[storagev1.StorageClass](storageGroup, "v1", "StorageClass", "storageclasses", false, "sc"),
+	kind[storagev1.VolumeAttributesClass](storageGroup, "v1", "VolumeAttributesClass", "volumeattributesclasses", false, "vac"),
+	kind[storagev1.VolumeAttachment](storageGroup, "v1", "VolumeAttachment", "volumeattachments", false),
+	kind[storagev1.CSIDriver](storageGroup, "v1", "CSIDriver", "csidrivers", false),
+	kind[storagev1.CSINode](storageGroup, "v1", "CSINode", "csinodes", false),
+	kind[storagev1.CSIStorageCapacity](storageGroup, "v1", "CSIStorageCapacity", "csistoragecapacities", true),
+	kind[schedulingv1.PriorityClass]("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, "pc"),
+	kind[nodev1.RuntimeClass]("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", false),
+	kind[certificatesv1.CertificateSigningRequest](certificatesGroup, "v1", "CertificateSigningRequest", "certificatesigningrequests", false, "csr"),
+	kind[certificatesv1.ClusterTrustBundle](certificatesGroup, "v1", "ClusterTrustBundle", "clustertrustbundles", false),
+	kind[certificatesv1.PodCertificateRequest](certificatesGroup, "v1", "PodCertificateRequest", "podcertificaterequests", true),
+	kind[admissionregistrationv1.MutatingWebhookConfiguration](admissionGroup, "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false),
+	kind[admissionregistrationv1.ValidatingWebhookConfiguration](admissionGroup, "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false),
+	kind[admissionregistrationv1.ValidatingAdmissionPolicy](admissionGroup, "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", false),
+	kind[admissionregistrationv1.ValidatingAdmissionPolicyBinding](admissionGroup, "v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", false),
+	kind[admissionregistrationv1.MutatingAdmissionPolicy](admissionGroup, "v1", "MutatingAdmissionPolicy", "mutatingadmissionpolicies", false),
+	kind[admissionregistrationv1.MutatingAdmissionPolicyBinding](admissionGroup, "v1", "MutatingAdmissionPolicyBinding", "mutatingadmissionpolicybindings", false),
+	kind[flowcontrolv1.FlowSchema](flowcontrolGroup, "v1", "FlowSchema", "flowschemas", false),
+	kind[flowcontrolv1.PriorityLevelConfiguration](flowcontrolGroup, "v1", "PriorityLevelConfiguration", "prioritylevelconfigurations", false),
+	kind[resourcev1.DeviceClass](resourceGroup, "v1", "DeviceClass", "deviceclasses", false),
+	kind[resourcev1.ResourceClaim](resourceGroup, "v1", "ResourceClaim", "resourceclaims", true),
+	kind[resourcev1.ResourceClaimTemplate](resourceGroup, "v1", "ResourceClaimTemplate", "resourceclaimtemplates", true),
+	kind[resourcev1.ResourceSlice](resourceGroup, "v1", "ResourceSlice", "resourceslices", false),
+	kind[resourcev1.DeviceTaintRule](resourceGroup, "v1", "DeviceTaintRule", "devicetaintrules", false),
+	kind[storagemigrationv1.StorageVersionMigration]("storagemigration.k8s.io", "v1", "StorageVersionMigration", "storageversionmigrations", false),
+	// Served by kube-apiserver's apiextensions and aggregator servers;
+	// their types are not in client-go's scheme (the HTTPS API adds them).
+	kind[apiextensionsv1.CustomResourceDefinition]("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, "crd", "crds"),
+	kind[apiregistrationv1.APIService]("apiregistration.k8s.io", "v1", "APIService", "apiservices", false),
 }
 
 var (
@@ -125,7 +194,14 @@ var (
 )
 
 func init() {
+	resources := map[string]bool{}
 	for _, k := range kinds {
+		// Manifests and owner references name a kind, subjects and the
+		// view's tables a resource: each must name one kind.
+		if byKind[k.Kind] != nil || resources[k.Resource] {
+			panic(fmt.Sprintf("objects: kind %s (resource %s) registered twice", k.Kind, k.Resource))
+		}
+		resources[k.Resource] = true
 		byKind[k.Kind] = k
 		byGVK[k.GVK()] = k
 		byType[reflect.TypeOf(k.newFn())] = k
@@ -155,17 +231,33 @@ func ByGVK(gvk schema.GroupVersionKind) *Kind { return byGVK[gvk] }
 
 // Lookup resolves what a user typed on the command line: a kind, its
 // plural, singular or short name, optionally qualified by group
-// ("deployments.apps"), case-insensitively.
+// ("deployments.apps"), case-insensitively. A name several kinds share
+// resolves as kubectl resolves it against kube-apiserver: to the core
+// group's kind (kube-apiserver lists the core group first, and kubectl
+// takes the first group that has the name); the others are reached by
+// the group-qualified name.
 func Lookup(name string) (*Kind, error) {
-	ks := byName[strings.ToLower(name)]
+	return pick(name, byName[strings.ToLower(name)])
+}
+
+// pick chooses among the kinds a name matched.
+func pick(name string, ks []*Kind) (*Kind, error) {
 	switch len(ks) {
 	case 1:
 		return ks[0], nil
 	case 0:
 		return nil, fmt.Errorf("the server doesn't have a resource type %q", name)
-	default:
-		return nil, fmt.Errorf("resource type %q is ambiguous", name)
 	}
+	var core []*Kind
+	for _, k := range ks {
+		if k.Group == "" {
+			core = append(core, k)
+		}
+	}
+	if len(core) == 1 {
+		return core[0], nil
+	}
+	return nil, fmt.Errorf("resource type %q is ambiguous", name)
 }
 
 // Names lists every resource name, sorted, for help texts and errors.

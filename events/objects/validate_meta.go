@@ -37,12 +37,15 @@ func validateObject(obj Object, write bool) field.ErrorList {
 	if err != nil {
 		return field.ErrorList{field.InternalError(nil, err)}
 	}
-	errs := validateObjectMeta(obj, k.Namespaced, nameRule(k), write, metadataPath)
+	errs := validateObjectMeta(obj, k.Namespaced, nameRule(k, obj), write, metadataPath)
 	return append(errs, validateBody(obj)...)
 }
 
 // nameRule is the rule each kind's metadata.name follows in Kubernetes.
-func nameRule(k *Kind) apivalidation.ValidateNameFunc {
+func nameRule(k *Kind, obj Object) apivalidation.ValidateNameFunc {
+	if fn, ok := storedNameRule(obj); ok {
+		return fn
+	}
 	switch k.Kind {
 	case "Namespace", "StatefulSet":
 		// Namespaces name DNS zones; a StatefulSet's name prefixes its
@@ -184,6 +187,9 @@ func validateBody(obj Object) field.ErrorList {
 		return validateLimitRange(o)
 	case *corev1.Event:
 		return validateEvent(o)
+	}
+	if errs, ok := validateStored(obj); ok {
+		return errs
 	}
 	return field.ErrorList{field.InternalError(nil, fmt.Errorf("no validation for %T", obj))}
 }

@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // Strom keeps every field of a manifest, but not every field changes what
@@ -37,6 +38,44 @@ var notActedOnKinds = []string{
 	"PodDisruptionBudget", // no eviction API uses it yet
 	"ResourceQuota",
 	"LimitRange",
+	"ReplicationController",
+	"PodTemplate",
+	"ControllerRevision",
+	"IngressClass",
+	"NetworkPolicy",
+	"ServiceCIDR", // ClusterIPs come from --service-cidr (events/alloc)
+	"IPAddress",   // the allocator's claims are STROM_ALLOC keys
+	"StorageClass",
+	"VolumeAttributesClass",
+	"VolumeAttachment",
+	"CSIDriver",
+	"CSINode",
+	"CSIStorageCapacity",
+	"PriorityClass",
+	"RuntimeClass",
+	"CertificateSigningRequest",
+	"ClusterTrustBundle",
+	"PodCertificateRequest",
+	"MutatingWebhookConfiguration",
+	"ValidatingWebhookConfiguration",
+	"ValidatingAdmissionPolicy",
+	"ValidatingAdmissionPolicyBinding",
+	"MutatingAdmissionPolicy",
+	"MutatingAdmissionPolicyBinding",
+	"FlowSchema",
+	"PriorityLevelConfiguration",
+	"DeviceClass",
+	"ResourceClaim",
+	"ResourceClaimTemplate",
+	"ResourceSlice",
+	"DeviceTaintRule",
+	"StorageVersionMigration",
+	"CustomResourceDefinition", // no custom resource is served
+	"APIService",               // no API server is aggregated
+	// Not here, though no controller reconciles them: Lease, whose use is
+	// the API's compare-and-swap on it (clients' leader election), which
+	// Strom serves; and EndpointSlice, which the endpointslice controller
+	// writes (a slice it does not manage warns: endpointSliceWarnings).
 }
 
 const notActedOn = "stored but not acted on by Strom yet"
@@ -257,6 +296,8 @@ func warningsFor(obj Object) []string {
 		}
 	}
 	switch o := obj.(type) {
+	case *discoveryv1.EndpointSlice:
+		return endpointSliceWarnings(o)
 	case *corev1.Pod:
 		return podSpecWarnings(&o.Spec, "spec")
 	case *appsv1.ReplicaSet:
@@ -294,4 +335,19 @@ func podSpecWarnings(s *corev1.PodSpec, prefix string) []string {
 		}
 	}
 	return out
+}
+
+// EndpointSliceController is the managed-by label value of the slices the
+// endpointslice controller writes, kube-controller-manager's own.
+const EndpointSliceController = "endpointslice-controller.k8s.io"
+
+// endpointSliceWarnings: Strom's service proxy and DNS read Endpoints, so
+// a slice nothing manages (one a user writes for a selector-less
+// Service) changes nothing. The controller's own slices are reconciled.
+func endpointSliceWarnings(s *discoveryv1.EndpointSlice) []string {
+	if s.Labels[discoveryv1.LabelManagedBy] == EndpointSliceController {
+		return nil
+	}
+	return []string{fmt.Sprintf("EndpointSlice objects not managed by %s are %s (the service proxy and DNS read Endpoints)",
+		EndpointSliceController, notActedOn)}
 }

@@ -2,6 +2,8 @@ package endpoints
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -68,12 +70,7 @@ func Desired(svc *corev1.Service, pods []*corev1.Pod) Result {
 		}
 	}
 	var res Result
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[k]
 		sortAddrs(g.ready)
 		sortAddrs(g.notReady)

@@ -179,3 +179,44 @@ func cleanCell(s string) string {
 		return r
 	}, s)
 }
+
+// Column is one column of a kind's table as a Kubernetes API Table
+// describes it: wide columns are the ones kubectl shows with -o wide
+// (priority 1).
+type Column struct {
+	Header string
+	Wide   bool
+	Name   bool
+}
+
+// Columns returns a kind's table columns, wide ones included, in order:
+// the one printer behind both `strom get` and the HTTPS API's Tables.
+func Columns(kind string) ([]Column, bool) {
+	p, ok := printers[kind]
+	if !ok {
+		return nil, false
+	}
+	out := make([]Column, len(p.columns))
+	for i, c := range p.columns {
+		out[i] = Column{Header: c.Header, Wide: c.Wide, Name: c.Name}
+	}
+	return out, true
+}
+
+// Row returns one cell per column of Columns for obj, ages computed
+// against now.
+func Row(obj objects.Object, now time.Time) ([]string, error) {
+	k, err := objects.KindOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := printers[k.Kind]
+	if !ok {
+		return nil, fmt.Errorf("no table printer for kind %s", k.Kind)
+	}
+	cells := p.row(obj, now)
+	for i := range cells {
+		cells[i] = cleanCell(cells[i])
+	}
+	return cells, nil
+}

@@ -10,7 +10,8 @@ import (
 
 func allTableFixtures() map[string][]objects.Object {
 	all := map[string][]objects.Object{"pod": fixturePods(), "node": fixtureNodes()}
-	for _, m := range []map[string][]objects.Object{fixtureWorkloads(), fixtureCore(), fixtureStorage(), fixturePolicy()} {
+	for _, m := range []map[string][]objects.Object{fixtureWorkloads(), fixtureCore(), fixtureStorage(), fixturePolicy(),
+		fixtureDiscovery(), fixtureNetwork(), fixtureStorageClasses(), fixtureAdmission(), fixtureResource(), fixtureExtensions()} {
 		for k, v := range m {
 			all[k] = v
 		}

@@ -46,6 +46,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			namespace.New(env),
 			nodelifecycle.New(env, o.NodeLifecycle),
 			endpoints.New(env),                    // services issue
+			endpoints.NewSlices(env),              // EndpointSlices beside the Endpoints
 			svcalloc.New(env, svcalloc.Options{}), // services issue
 		}, nil
 	}
