@@ -10,7 +10,7 @@ DATA_DIR ?= /var/lib/strom
 # Packages cheap enough to run under the race detector on every `make test`.
 RACE_PKGS := ./events/... ./projections/... ./reconcilers/... ./dns/... ./cmd/strom/printers/...
 
-.PHONY: all build deps images test test-unit test-race vet fmt-check run bench clean
+.PHONY: all build deps images tools test test-unit test-race vet fmt-check run bench clean generate
 
 all: build
 
@@ -27,6 +27,38 @@ deps:
 images:
 	@if [ -x scripts/build-test-images.sh ]; then scripts/build-test-images.sh; fi
 
+# Real kubectl and helm for the end-to-end tests, built from the Go module
+# proxy into test/tools/bin/ (see test/tools/README.md); cached after the
+# first build, rebuilt only when their modules change.
+tools:
+	GO=$(GO) scripts/build-test-tools.sh
+
+# OpenAPI definitions of the Kubernetes API types (cmd/stromd/kubeapi/openapi),
+# from the k8s.io/api and k8s.io/apimachinery versions in go.mod with the
+# openapi-gen of the go.mod tool directive. Packages openapi-gen has nothing
+# to generate for (no +k8s:openapi-gen=true, e.g. k8s.io/api/admission/...)
+# are skipped by it. API rule violations of the upstream types go to
+# violations.report instead of failing the run. Deterministic: a second run
+# rewrites the same bytes.
+OPENAPI_DIR := cmd/stromd/kubeapi/openapi
+OPENAPI_INPUTS := k8s.io/api/... \
+	k8s.io/apimachinery/pkg/apis/meta/v1 \
+	k8s.io/apimachinery/pkg/apis/meta/v1beta1 \
+	k8s.io/apimachinery/pkg/runtime \
+	k8s.io/apimachinery/pkg/util/intstr \
+	k8s.io/apimachinery/pkg/api/resource \
+	k8s.io/apimachinery/pkg/version \
+	k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1 \
+	k8s.io/kube-aggregator/pkg/apis/apiregistration/v1
+
+generate:
+	$(GO) tool openapi-gen \
+		--output-dir $(OPENAPI_DIR) \
+		--output-pkg github.com/strom-project/strom/$(OPENAPI_DIR) \
+		--output-file zz_generated.openapi.go \
+		--report-filename $(OPENAPI_DIR)/violations.report \
+		$(OPENAPI_INPUTS)
+
 vet:
 	$(GO) vet ./...
 
@@ -34,7 +66,7 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: deps build images fmt-check vet test-unit test-race
+test: deps build images tools fmt-check vet test-unit test-race
 
 test-unit:
 	$(GO) test -count=1 -timeout 30m ./...

@@ -386,7 +386,12 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 		next.SetGeneration(1)
 		next.SetDeletionTimestamp(nil)
 		next.SetDeletionGracePeriodSeconds(nil)
-		next.SetManagedFields(nil)
+		if m == modeApply {
+			// Strom's own apply tracks no field ownership; managedFields
+			// come from the Kubernetes API's field manager (create and
+			// update), and are kept as part of the object.
+			next.SetManagedFields(nil)
+		}
 		next.SetSelfLink("")
 		return next, TypeCreated, nil
 	}
@@ -410,7 +415,11 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 		next.SetDeletionTimestamp(cur.obj.GetDeletionTimestamp())
 		next.SetDeletionGracePeriodSeconds(cur.obj.GetDeletionGracePeriodSeconds())
 		next.SetGeneration(cur.obj.GetGeneration())
-		next.SetManagedFields(nil)
+		if m == modeApply || next.GetManagedFields() == nil {
+			// As in Kubernetes, an update that leaves managedFields out
+			// keeps them; Strom's own apply never sets them.
+			next.SetManagedFields(cur.obj.GetManagedFields())
+		}
 		if m == modeApply {
 			keepSystemMetadata(next, cur.obj)
 		}

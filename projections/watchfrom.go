@@ -16,7 +16,10 @@ import (
 // when ctx ends or the watch fails; the returned function says why.
 func (p *Projection) WatchFrom(ctx context.Context, q Query, from uint64) (<-chan WatchEvent, func() error, error) {
 	live, now := p.store.Watch(ctx, q)
-	out := make(chan WatchEvent, watchBuffer)
+	// The live watch already buffers watchBuffer events; out is only the
+	// hand-over to the caller (a deep buffer here would double every
+	// watch's memory: 64 KiB each).
+	out := make(chan WatchEvent, 64)
 	var werr error
 	errFn := func() error { return werr }
 	if from == 0 || from >= now {

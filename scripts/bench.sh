@@ -12,6 +12,22 @@ go test -run '^$' -bench 'SnapshotSchedule|MemoryUnderLoad' -benchtime 200000x -
 go test -run '^$' -bench 'ProjectionRebuild|RestartToServing' -benchtime 1x -timeout 60m ./test/bench/
 echo "== time travel (--at, export in-process and through the strom binary, offline replay), scheduling end to end"
 go test -run '^$' -bench 'TimeTravel|SchedulingE2E' -benchtime 1x -timeout 60m ./test/bench/
+echo "== Kubernetes HTTPS API beside the NATS API: writes, lists, watch fan-out, kubectl vs strom get, stromd's footprint"
+echo "   (STROM_BENCH_LIST_PODS, STROM_BENCH_WATCHERS, STROM_BENCH_WATCH_EVENTS, STROM_BENCH_KUBECTL_PODS set the sizes;"
+echo "   BENCH_KUBEAPI_BASE=<commit> also builds that commit's stromd, e.g. fa23e6f from before the generic server, in a git worktree)"
+go test -run '^$' -bench 'KubeAPIWrite' -benchtime 10000x -timeout 30m ./test/bench/
+go test -run '^$' -bench 'KubeAPIList|KubectlGetPods' -benchtime 10x -timeout 30m ./test/bench/
+go test -run '^$' -bench 'KubeAPIWatchFanout' -benchtime 1x -timeout 90m ./test/bench/
+if [ -n "${BENCH_KUBEAPI_BASE:-}" ]; then
+  base_tree="$(mktemp -d)/strom-${BENCH_KUBEAPI_BASE}"
+  git worktree add --detach "$base_tree" "$BENCH_KUBEAPI_BASE"
+  trap 'git worktree remove --force "$base_tree"' EXIT
+  STROM_BENCH_BASE_TREE="$base_tree" go test -run '^$' -bench 'KubeAPIFootprint' -benchtime 1x -timeout 30m ./test/bench/
+  git worktree remove --force "$base_tree"
+  trap - EXIT
+else
+  go test -run '^$' -bench 'KubeAPIFootprint' -benchtime 1x -timeout 30m ./test/bench/
+fi
 echo "== services end to end: endpoint change to rules, iptables and nftables modes (root: real containerd, CNI in a netns)"
 go test -run '^$' -bench ServiceRuleLatency -benchtime 1x -timeout 20m ./test/e2e/
 echo "== scheduler core"

@@ -38,6 +38,9 @@ run: starting stromd (data in $DATA_DIR). In another shell:
   export STROM_CONFIG=$DATA_DIR/admin.conf
   bin/strom get nodes
   bin/strom apply -f docs/examples/web.yaml
+kubectl, helm and client-go use the Kubernetes API at https://127.0.0.1:6443:
+  export KUBECONFIG=$DATA_DIR/kubeconfig
+  kubectl get pods -A
 MSG
 # STROMD_FLAGS adds flags, e.g. make run STROMD_FLAGS=--proxy-mode=nftables
 # shellcheck disable=SC2086

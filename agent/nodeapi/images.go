@@ -64,7 +64,7 @@ func serveImages(ctx context.Context, nc *nats.Conn, imgs Images, m *nats.Msg, l
 	case "import":
 		// The client sends the archive as acknowledged chunks to a stdin
 		// subject; the result goes to the inbox it names in its last chunk.
-		stdin, pr, stop, err := stdinPipe(nc)
+		stdin, pr, stop, err := stdinPipe(nc, nil)
 		if err != nil {
 			reply(m, &api.ImagesReply{Error: err.Error()})
 			return

@@ -1,13 +1,13 @@
-// Package nodeapi serves the node agent's own API (logs, exec, images) on
-// the node's subjects; its wire types and client side are in events/api.
+// Package nodeapi serves the node agent's own API (logs, exec, port
+// forwarding, images) on the node's subjects; its wire types and client
+// side are in events/api.
 package nodeapi
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"os"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,28 +18,41 @@ import (
 	"github.com/strom-project/strom/events/api"
 )
 
-// Pods is what the node API needs from the pod manager.
+// Pods is what the node API needs from the pod manager. It may also be a
+// RunStates (followed logs end with their run) and a PodNetworks (port
+// forwarding is served).
 type Pods interface {
 	ContainerLogPath(namespace, pod, container string, previous bool) (string, error)
 	Exec(ctx context.Context, namespace, pod, container string, cfg runtime.ExecConfig) (int, error)
 }
 
-// Serve answers logs and exec requests for node until ctx ends.
+// Serve answers logs, exec and (when pods is a PodNetworks) port-forward
+// requests for node until ctx ends.
 func Serve(ctx context.Context, nc *nats.Conn, node string, pods Pods, log *zap.Logger) error {
 	s := &server{nc: nc, pods: pods, log: log}
-	ls, err := nc.Subscribe(api.LogsSubject(node), func(m *nats.Msg) { go s.logs(ctx, m) })
-	if err != nil {
-		return err
+	handlers := map[string]func(context.Context, *nats.Msg){
+		api.LogsSubject(node): s.logs,
+		api.ExecSubject(node): s.exec,
 	}
-	es, err := nc.Subscribe(api.ExecSubject(node), func(m *nats.Msg) { go s.exec(ctx, m) })
-	if err != nil {
-		_ = ls.Unsubscribe()
-		return err
+	if pn, ok := pods.(PodNetworks); ok {
+		handlers[api.PortForwardSubject(node)] = func(ctx context.Context, m *nats.Msg) { s.portForward(ctx, pn, m) }
+	}
+	var subs []*nats.Subscription
+	for subject, h := range handlers {
+		sub, err := nc.Subscribe(subject, func(m *nats.Msg) { go h(ctx, m) })
+		if err != nil {
+			for _, sub := range subs {
+				_ = sub.Unsubscribe()
+			}
+			return err
+		}
+		subs = append(subs, sub)
 	}
 	go func() {
 		<-ctx.Done()
-		_ = ls.Unsubscribe()
-		_ = es.Unsubscribe()
+		for _, sub := range subs {
+			_ = sub.Unsubscribe()
+		}
 	}()
 	return nil
 }
@@ -55,158 +68,136 @@ func respond(m *nats.Msg, c *api.Chunk) {
 	_ = m.Respond(data)
 }
 
-func (s *server) logs(ctx context.Context, m *nats.Msg) {
-	var req api.LogsRequest
-	if err := json.Unmarshal(m.Data, &req); err != nil || req.Inbox == "" {
-		respond(m, &api.Chunk{Error: "malformed logs request"})
-		return
-	}
-	path, err := s.pods.ContainerLogPath(req.Namespace, req.Pod, req.Container, req.Previous)
-	if err != nil {
-		respond(m, &api.Chunk{Error: err.Error()})
-		return
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		respond(m, &api.Chunk{Error: fmt.Sprintf("reading log of %s/%s: %v", req.Pod, req.Container, err)})
-		return
-	}
-	defer f.Close()
-	respond(m, &api.Chunk{})
-	w := &api.ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stdout"}
-	if req.Tail > 0 {
-		if err := seekTail(f, req.Tail); err != nil {
-			_ = api.Send(s.nc, req.Inbox, &api.Chunk{Error: err.Error()})
-			return
-		}
-	}
-	if err := copyLog(ctx, w, f, req.Follow); err != nil {
-		s.log.Debug("log stream ended", zap.Error(err))
-		return
-	}
-	_ = api.Send(s.nc, req.Inbox, &api.Chunk{EOF: true})
-}
-
-// copyLog copies the file; with follow it keeps reading as it grows until
-// the receiver goes away or ctx ends.
-func copyLog(ctx context.Context, w io.Writer, f *os.File, follow bool) error {
-	buf := make([]byte, 32<<10)
-	idle := time.Duration(0)
-	for {
-		n, err := f.Read(buf)
-		if n > 0 {
-			idle = 0
-			if _, werr := w.Write(buf[:n]); werr != nil {
-				return werr
-			}
-		}
-		if err == io.EOF {
-			if !follow {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(200 * time.Millisecond):
-			}
-			if idle += 200 * time.Millisecond; idle >= api.KeepAlive {
-				idle = 0
-				if _, werr := w.Write(nil); werr != nil {
-					return werr
-				}
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// seekTail positions f at the start of its last n lines.
-func seekTail(f *os.File, n int) error {
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := st.Size()
-	const block = 64 << 10
-	lines := 0
-	for off := size; off > 0; {
-		start := max(off-block, 0)
-		buf := make([]byte, off-start)
-		if _, err := f.ReadAt(buf, start); err != nil && err != io.EOF {
-			return err
-		}
-		for i := len(buf) - 1; i >= 0; i-- {
-			if buf[i] == '\n' && start+int64(i) != size-1 {
-				lines++
-				if lines == n {
-					_, err := f.Seek(start+int64(i)+1, io.SeekStart)
-					return err
-				}
-			}
-		}
-		off = start
-	}
-	_, err = f.Seek(0, io.SeekStart)
-	return err
-}
-
 func (s *server) exec(ctx context.Context, m *nats.Msg) {
 	var req api.ExecRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil || req.Inbox == "" || len(req.Command) == 0 {
 		respond(m, &api.Chunk{Error: "malformed exec request: a command is required"})
 		return
 	}
+	// The command ends when the client goes away (a chunk finds no
+	// receiver): an abandoned interactive shell does not live on.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := &receiver{nc: s.nc, inbox: req.Inbox, gone: cancel}
 	cfg := runtime.ExecConfig{
 		Cmd:    req.Command,
-		Stdout: &api.ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stdout"},
-		Stderr: &api.ChunkWriter{NC: s.nc, Inbox: req.Inbox, Stream: "stderr"},
+		Stdout: out.writer("stdout"),
+		Stderr: out.writer("stderr"),
 		TTY:    req.TTY,
 	}
 	first := &api.Chunk{}
-	if req.Stdin {
-		subject, pr, stop, err := stdinPipe(s.nc)
+	if req.Stdin || req.Resize {
+		var onResize func(api.TerminalSize)
+		if req.Resize && req.TTY {
+			sizes := make(chan runtime.TerminalSize, 1)
+			cfg.Resize = sizes
+			onResize = func(sz api.TerminalSize) { latest(sizes, runtime.TerminalSize{Width: sz.Width, Height: sz.Height}) }
+		}
+		subject, pr, stop, err := stdinPipe(s.nc, onResize)
 		if err != nil {
 			respond(m, &api.Chunk{Error: err.Error()})
 			return
 		}
 		defer stop()
 		first.StdinSubject = subject
-		cfg.Stdin = pr
+		if req.Stdin {
+			cfg.Stdin = pr
+		}
 	}
 	respond(m, first)
-	stop := make(chan struct{})
-	go func() { // keepalives while a quiet command runs
+	stop := keepAlive(out)
+	code, err := s.pods.Exec(ctx, req.Namespace, req.Pod, req.Container, cfg)
+	stop()
+	if err != nil {
+		_ = out.send(&api.Chunk{Error: err.Error()})
+		return
+	}
+	_ = out.send(&api.Chunk{EOF: true, ExitCode: code})
+}
+
+// latest puts sz in the one-slot channel c, replacing a size not yet
+// taken: only the newest size matters.
+func latest(c chan runtime.TerminalSize, sz runtime.TerminalSize) {
+	for {
+		select {
+		case c <- sz:
+			return
+		default:
+			select {
+			case <-c:
+			default:
+			}
+		}
+	}
+}
+
+// receiver sends chunks to a client's inbox; the first failure (the
+// client has gone) calls gone.
+type receiver struct {
+	nc    *nats.Conn
+	inbox string
+	once  sync.Once
+	gone  func()
+}
+
+func (r *receiver) send(c *api.Chunk) error {
+	err := api.Send(r.nc, r.inbox, c)
+	if err != nil {
+		r.once.Do(r.gone)
+	}
+	return err
+}
+
+// writer is an io.Writer for one of the receiver's streams (a pointer:
+// the runtime compares its writers).
+func (r *receiver) writer(stream string) io.Writer {
+	return &streamWriter{r: r, w: api.ChunkWriter{NC: r.nc, Inbox: r.inbox, Stream: stream}}
+}
+
+type streamWriter struct {
+	r *receiver
+	w api.ChunkWriter
+}
+
+func (s *streamWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.r.once.Do(s.r.gone)
+	}
+	return n, err
+}
+
+// keepAlive sends an empty chunk every api.KeepAlive until stop is called.
+func keepAlive(r *receiver) (stop func()) {
+	done := make(chan struct{})
+	go func() {
 		t := time.NewTicker(api.KeepAlive)
 		defer t.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-done:
 				return
 			case <-t.C:
-				_ = api.Send(s.nc, req.Inbox, &api.Chunk{})
+				_ = r.send(&api.Chunk{})
 			}
 		}
 	}()
-	code, err := s.pods.Exec(ctx, req.Namespace, req.Pod, req.Container, cfg)
-	close(stop)
-	if err != nil {
-		_ = api.Send(s.nc, req.Inbox, &api.Chunk{Error: err.Error()})
-		return
-	}
-	_ = api.Send(s.nc, req.Inbox, &api.Chunk{EOF: true, ExitCode: code})
+	var once sync.Once
+	return func() { once.Do(func() { close(done) }) }
 }
 
 // stdinPipe subscribes a fresh subject whose acknowledged chunks come out
-// of the returned reader (EOF on the last chunk); stop unsubscribes.
-func stdinPipe(nc *nats.Conn) (string, *io.PipeReader, func(), error) {
+// of the returned reader (EOF on the last chunk); chunks carrying a
+// terminal size go to onResize (dropped when nil). stop unsubscribes.
+func stdinPipe(nc *nats.Conn, onResize func(api.TerminalSize)) (string, *io.PipeReader, func(), error) {
 	pr, pw := io.Pipe()
 	subject := "strom.stdin." + nuid.Next()
 	sub, err := nc.Subscribe(subject, func(sm *nats.Msg) {
 		var c api.Chunk
 		if json.Unmarshal(sm.Data, &c) == nil {
+			if c.Resize != nil && onResize != nil {
+				onResize(*c.Resize)
+			}
 			if len(c.Data) > 0 {
 				_, _ = pw.Write(c.Data)
 			}

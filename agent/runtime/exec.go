@@ -72,6 +72,11 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 	if err := proc.Start(ctx); err != nil {
 		return -1, fmt.Errorf("exec in %s: starting: %w", id, err)
 	}
+	if cfg.TTY && cfg.Resize != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		go resizeTerminal(ctx, proc, cfg.Resize, stop)
+	}
 	if closeStdin != nil {
 		go func() {
 			closeStdin()
@@ -88,6 +93,23 @@ func (c *Containerd) Exec(ctx context.Context, id string, cfg ExecConfig) (int, 
 		return int(code), nil
 	case <-ctx.Done():
 		return -1, fmt.Errorf("exec in %s: %w", id, ctx.Err())
+	}
+}
+
+// resizeTerminal applies the terminal sizes from sizes to proc's console
+// until sizes is closed or stop is.
+func resizeTerminal(ctx context.Context, proc containerd.Process, sizes <-chan TerminalSize, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case sz, ok := <-sizes:
+			if !ok {
+				return
+			}
+			// A failed resize leaves the old size: nothing to report.
+			_ = proc.Resize(ctx, uint32(sz.Width), uint32(sz.Height))
+		}
 	}
 }
 

@@ -48,7 +48,10 @@ func copyLogs(path string, stdout, stderr io.Reader, ready func() error) error {
 	if err := ready(); err != nil {
 		return fmt.Errorf("signalling readiness: %w", err)
 	}
-	w := &lockedWriter{w: f}
+	w := stampedLogFile(f, path)
+	if w.times != nil {
+		defer w.times.Close()
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	for _, r := range []io.Reader{stdout, stderr} {
@@ -69,4 +72,18 @@ func copyLogs(path string, stdout, stderr io.Reader, ready func() error) error {
 		return fmt.Errorf("copying container output to %s: %w", path, err)
 	}
 	return nil
+}
+
+// stampedLogFile writes to the open log f and keeps its times beside it
+// (logtimes.go); without a times file the log is written all the same.
+func stampedLogFile(f *os.File, path string) *stampedLog {
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	times, err := os.OpenFile(LogTimesPath(path), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		times = nil
+	}
+	return newStampedLog(f, size, times)
 }

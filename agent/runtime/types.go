@@ -133,4 +133,10 @@ type ExecConfig struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	TTY    bool
+	// Resize, with TTY, carries the terminal's size changes; nil: the
+	// size never changes.
+	Resize <-chan TerminalSize
 }
+
+// TerminalSize is a terminal's size in characters.
+type TerminalSize struct{ Width, Height uint16 }

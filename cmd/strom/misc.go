@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -33,18 +34,15 @@ func (c *cli) clusterInfoCommand() *cobra.Command {
 		Short: "Where the control plane and cluster DNS are",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.connect()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := c.ctx()
-			defer cancel()
-			resp, err := cl.Do(ctx, api.VerbInfo, &api.Request{})
+			resp, err := c.call(api.VerbInfo, &api.Request{})
 			if err != nil {
 				return err
 			}
 			i := resp.Info
 			fmt.Fprintf(c.out, "Strom control plane is running at %s (version %s, view at #%d)\n", i.NATS, i.Version, i.ViewSeq)
+			if i.KubeAPI != "" {
+				fmt.Fprintf(c.out, "Kubernetes API is running at %s (kubectl: strom kubeconfig > ~/.kube/config)\n", i.KubeAPI)
+			}
 			if i.DNS != "" {
 				fmt.Fprintf(c.out, "Cluster DNS is running at %s\n", i.DNS)
 			}
@@ -70,6 +68,24 @@ func (c *cli) apiResourcesCommand() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", k.Resource, strings.Join(k.ShortNames, ","), k.APIVersion(), k.Namespaced, k.Kind)
 			}
 			return tw.Flush()
+		},
+	}
+}
+
+func (c *cli) kubeconfigCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "kubeconfig",
+		Short: "Print the admin kubeconfig for kubectl, helm and client-go",
+		Long: "Print the admin kubeconfig of the cluster's Kubernetes HTTPS API (stromd --api-listen),\n" +
+			"e.g. strom kubeconfig > ~/.kube/config, or KUBECONFIG=<(strom kubeconfig) kubectl get pods.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var kc api.KubeconfigResult
+			if err := c.callData(api.VerbKubeconfig, &api.Request{}, &kc); err != nil {
+				return err
+			}
+			_, err := io.WriteString(c.out, kc.Kubeconfig)
+			return err
 		},
 	}
 }

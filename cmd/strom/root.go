@@ -79,6 +79,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.apiResourcesCommand(), c.logsCommand(), c.execCommand(), c.imageCommand(),
 		c.logCommand(), c.diffCommand(), c.traceCommand(), c.replayCommand(),
 		c.rolloutCommand(), c.scaleCommand(), c.cordonCommand(), c.uncordonCommand(), c.drainCommand(),
+		c.kubeconfigCommand(),
 	)
 	return root
 }
@@ -119,16 +120,21 @@ func (c *cli) warn(warnings []string) {
 	}
 }
 
-// callData sends a verb whose answer travels in Response.Data and decodes
-// it into into.
-func (c *cli) callData(verb string, req *api.Request, into any) error {
+// call connects (once) and sends one verb within the request timeout.
+func (c *cli) call(verb string, req *api.Request) (*api.Response, error) {
 	cl, err := c.connect()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
-	resp, err := cl.Do(ctx, verb, req)
+	return cl.Do(ctx, verb, req)
+}
+
+// callData sends a verb whose answer travels in Response.Data and decodes
+// it into into.
+func (c *cli) callData(verb string, req *api.Request, into any) error {
+	resp, err := c.call(verb, req)
 	if err != nil {
 		return err
 	}

@@ -22,13 +22,7 @@ func (c *cli) streamCommand() *cobra.Command {
 		Short: "The log's size, range, retention, object counts and consumers with their lag",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cl, err := c.connect()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := c.ctx()
-			defer cancel()
-			resp, err := cl.Do(ctx, api.VerbStream, &api.Request{})
+			resp, err := c.call(api.VerbStream, &api.Request{})
 			if err != nil {
 				return err
 			}

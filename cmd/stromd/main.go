@@ -50,6 +50,7 @@ func newCommand() *cobra.Command {
 			}
 			defer func() { _ = log.Sync() }()
 			cfg.Logger = log
+			logging.RouteKlog(log)
 			if cfg.NATSPassword == "" {
 				cfg.NATSPassword = os.Getenv("STROM_NATS_PASSWORD")
 			}
@@ -74,6 +75,7 @@ func newCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", api.DefaultDataDir, "state directory: JetStream store, keys, admin.conf")
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:4222", "embedded NATS listen address")
+	f.StringVar(&cfg.APIListen, "api-listen", "127.0.0.1:6443", "Kubernetes HTTPS API listen address (kubectl, helm, client-go); \"\" serves none")
 	f.StringVar(&cfg.NATSURL, "nats-url", "", "use this NATS server or cluster instead of the embedded one")
 	f.StringVar(&cfg.NATSCreds, "nats-creds", "", "credentials file (.creds) for --nats-url")
 	f.StringVar(&cfg.NATSUser, "nats-user", "", "user for --nats-url (password from $STROM_NATS_PASSWORD)")

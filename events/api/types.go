@@ -151,4 +151,6 @@ type ClusterInfo struct {
 	DNS         string `json:"dns,omitempty"`
 	ViewSeq     uint64 `json:"viewSeq"`
 	ServiceCIDR string `json:"serviceCIDR,omitempty"`
+	// KubeAPI is the Kubernetes HTTPS API's URL, "" when not served.
+	KubeAPI string `json:"kubeAPI,omitempty"`
 }

@@ -35,7 +35,18 @@ const (
 	// VerbCheck validates the log. Data: CheckReport; problems are data,
 	// not an error, so the client prints them all.
 	VerbCheck = "check"
+	// VerbKubeconfig answers the admin's kubeconfig for the Kubernetes
+	// HTTPS API (admin only). Data: KubeconfigResult.
+	VerbKubeconfig = "kubeconfig"
 )
+
+// AdminUser is the admin's user name (admin.conf, the kubeconfig).
+const AdminUser = "admin"
+
+// KubeconfigResult is the kubeconfig verb's Data.
+type KubeconfigResult struct {
+	Kubeconfig string `json:"kubeconfig"`
+}
 
 // ReasonTooManyRequests is events.ReasonTooManyRequests.
 const ReasonTooManyRequests = events.ReasonTooManyRequests

@@ -50,6 +50,7 @@ type nodeOptions struct {
 	runtimeCheck time.Duration // agent.Config.RuntimeCheck
 	pressure     *agent.PressureThresholds
 	cniDirs      []string // agent.RealConfig.CNIPluginDirs
+	kubeAPI      bool     // serve the Kubernetes HTTPS API (kubeconfig in n.d.Kubeconfig)
 }
 
 func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
@@ -73,7 +74,11 @@ func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
 	if _, err := images.BuildAll(context.Background(), imgDir); err != nil {
 		t.Fatalf("building test images: %v", err)
 	}
-	d := clustertest.StartStromd(t)
+	d := clustertest.StartStromd(t, func(c *app.Config) {
+		if o.kubeAPI {
+			c.APIListen = "127.0.0.1:0"
+		}
+	})
 	cfg, err := api.LoadConfig(d.AgentConfig)
 	if err != nil {
 		t.Fatal(err)

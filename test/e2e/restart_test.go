@@ -27,8 +27,9 @@ type stromd struct {
 	logPath string
 }
 
-// startStromd runs the stromd binary and waits for it to serve.
-func startStromd(t *testing.T, dataDir string, port int) *stromd {
+// startStromd runs the stromd binary and waits for it to serve. extra
+// flags follow the defaults (a later --api-listen wins).
+func startStromd(t *testing.T, dataDir string, port int, extra ...string) *stromd {
 	t.Helper()
 	logPath := filepath.Join(dataDir, fmt.Sprintf("stromd-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(logPath)
@@ -37,7 +38,8 @@ func startStromd(t *testing.T, dataDir string, port int) *stromd {
 	}
 	adminConf := filepath.Join(dataDir, "admin.conf")
 	os.Remove(adminConf)
-	cmd := exec.Command(filepath.Join(binDir, "stromd"), "--data-dir", dataDir, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--no-agent", "--snapshot-every", "500")
+	cmd := exec.Command(filepath.Join(binDir, "stromd"), "--data-dir", dataDir, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--no-agent", "--snapshot-every", "500", "--api-listen", "127.0.0.1:0")
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -4,8 +4,10 @@ package logging
 import (
 	"fmt"
 
+	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
 )
 
 // New returns a logger at level ("debug", "info", "warn", "error") in
@@ -30,4 +32,11 @@ func New(level, format string) (*zap.Logger, error) {
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
 	cfg.OutputPaths = []string{"stderr"}
 	return cfg.Build()
+}
+
+// RouteKlog sends what the Kubernetes libraries log through klog (the
+// HTTPS API's generic server, client-go) to log, named "k8s", so stromd
+// writes one log in one format.
+func RouteKlog(log *zap.Logger) {
+	klog.SetLogger(zapr.NewLogger(log.Named("k8s")))
 }

@@ -9,6 +9,8 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +44,9 @@ type Config struct {
 	// Source is shown by stream info: "live", or "file:<path>" for a
 	// replay.
 	Source string
+	// Kubeconfig is the admin kubeconfig's path ("" without the HTTPS
+	// API), answered to the admin by the kubeconfig verb.
+	Kubeconfig string
 }
 
 // Core answers API requests, whichever transport they came through.
@@ -112,6 +117,8 @@ var verbs = map[string]verb{
 	api.VerbTrace:   {handle: (*Core).trace, slow: true},
 	api.VerbResolve: {handle: (*Core).resolve},
 	api.VerbCheck:   {handle: (*Core).check, slow: true},
+
+	api.VerbKubeconfig: {handle: (*Core).kubeconfig},
 }
 
 // Verbs lists every verb, sorted.
@@ -208,4 +215,28 @@ func (c *Core) resolvePoint(ctx context.Context, flag, p string) (seq uint64, ok
 	}
 	seq, err = c.hist.SeqAt(ctx, t)
 	return seq, err == nil, err
+}
+
+// kubeconfig answers the admin's kubeconfig, to the admin only: it holds
+// the admin's client key.
+func (c *Core) kubeconfig(_ context.Context, who Caller, _ *api.Request) (*api.Response, error) {
+	if who.User != api.AdminUser {
+		return nil, events.Errorf(events.ReasonForbidden, "user %q cannot read the admin kubeconfig", who.User)
+	}
+	if c.cfg.Kubeconfig == "" {
+		return nil, events.Errorf(events.ReasonNotFound, "this stromd serves no Kubernetes API (start it with --api-listen)")
+	}
+	data, err := os.ReadFile(c.cfg.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	return dataResponse(&api.KubeconfigResult{Kubeconfig: string(data)})
+}
+
+// LiveSeq is the sequence the live view has applied; 0 without one.
+func (c *Core) LiveSeq() uint64 {
+	if p := c.cfg.Projection; p != nil {
+		return p.Store().LastSeq()
+	}
+	return 0
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"k8s.io/apimachinery/pkg/labels"
-
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/events/objects"
@@ -113,25 +111,13 @@ func (c *Core) get(ctx context.Context, _ Caller, req *api.Request) (*api.Respon
 }
 
 func (c *Core) list(ctx context.Context, _ Caller, req *api.Request) (*api.Response, error) {
-	k, ns, err := objectScope(req)
+	k, q, err := c.query(req)
 	if err != nil {
 		return nil, err
 	}
 	st, err := c.view(ctx, req)
 	if err != nil {
 		return nil, err
-	}
-	q := projections.Query{Resource: k.Resource, Limit: req.Limit, Continue: req.Continue}
-	if !req.AllNamespaces {
-		q.Namespace = ns
-	}
-	if req.LabelSelector != "" {
-		if q.Labels, err = labels.Parse(req.LabelSelector); err != nil {
-			return nil, events.Errorf(events.ReasonBadRequest, "label selector %q: %v", req.LabelSelector, err)
-		}
-	}
-	if q.Fields, err = projections.ParseFieldSelector(k.Resource, req.FieldSelector); err != nil {
-		return nil, events.Errorf(events.ReasonBadRequest, "%v", err)
 	}
 	entries, cont := st.List(q)
 	items := make([]json.RawMessage, len(entries))

@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/strom-project/strom/cmd/stromd/apiserver"
+	"github.com/strom-project/strom/cmd/stromd/kubeapi"
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/alloc"
 	"github.com/strom-project/strom/events/api"
@@ -35,6 +36,9 @@ var Version = "0.1.0-dev"
 type Config struct {
 	DataDir string
 	Listen  string // embedded NATS listen address (host:port; port 0 picks one)
+	// APIListen is where the Kubernetes HTTPS API listens (host:port; port
+	// 0 picks one); "" serves none.
+	APIListen string
 
 	// An external NATS server or cluster instead of the embedded one.
 	NATSURL      string
@@ -116,6 +120,11 @@ type Stromd struct {
 	URL         string
 	AdminConfig string
 	AgentConfig string
+	// KubeAPI is the Kubernetes HTTPS API's address and Kubeconfig the
+	// admin kubeconfig written for it (both "" without --api-listen).
+	KubeAPI    string
+	Kubeconfig string
+	kubeDone   chan struct{}
 }
 
 func (c *Config) defaults() {
@@ -248,12 +257,32 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err := d.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	core := apiserver.NewCore(apiserver.Config{
+	coreCfg := apiserver.Config{
 		Writer: d.writer, Projection: d.proj, Logger: log.Named("api"), Now: cfg.Clock.Now,
 		Info: api.ClusterInfo{Version: Version, NATS: d.URL, DNS: cfg.ClusterDNS, ServiceCIDR: cfg.ServiceCIDR},
-	})
+	}
+	var kube *kubeapi.Server
+	if cfg.APIListen != "" {
+		// The listener and the kubeconfig exist before the core, which
+		// answers cluster-info and the kubeconfig verb with them.
+		if kube, err = d.prepareKubeAPI(); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil && d.kubeDone == nil {
+				kube.Close() // not serving: free the port
+			}
+		}()
+		coreCfg.Info.KubeAPI, coreCfg.Kubeconfig = "https://"+d.KubeAPI, d.Kubeconfig
+	}
+	core := apiserver.NewCore(coreCfg)
 	if d.api, err = apiserver.ServeNATS(ctx, d.nc, core, apiserver.NATSOptions{}); err != nil {
 		return nil, err
+	}
+	if kube != nil {
+		if err := d.serveKubeAPI(ctx, kube, core); err != nil {
+			return nil, err
+		}
 	}
 	go nodefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("nodefeed"))
 	go servicefeed.Run(ctx, d.proj.Store(), d.nc, log.Named("servicefeed"))
@@ -412,6 +441,9 @@ func (d *Stromd) stop() {
 		<-d.leaderDone
 	}
 	d.cancel()
+	if d.kubeDone != nil {
+		<-d.kubeDone
+	}
 	if d.agentDone != nil {
 		select {
 		case err := <-d.agentDone:
