@@ -47,6 +47,7 @@ func install(gs *genericapiserver.GenericAPIServer, scheme *runtime.Scheme, code
 		}
 		if k.Kind == "Pod" {
 			m["pods/eviction"] = &evictionResource{pods: r}
+			m["pods/binding"] = &bindingResource{pods: r}
 			installPodSubresources(m, r, cfg)
 		}
 	}

@@ -656,3 +656,31 @@ func TestWatchTooOldIsGone(t *testing.T) {
 		t.Fatal("no error event")
 	}
 }
+
+// pods/binding assigns a pending pod to a node once, as a scheduler other
+// than Strom's does it.
+func TestBinding(t *testing.T) {
+	_, _, cs := startAPI(t)
+	ctx := ctxT(t)
+	pods := cs.CoreV1().Pods("default")
+	if _, err := pods.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"},
+		Spec: corev1.PodSpec{SchedulerName: "my-scheduler", Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	bind := func(node string) error {
+		return pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})
+	}
+	if err := bind(""); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "target.name") {
+		t.Fatalf("a binding without a target: want Invalid naming target.name, got %v", err)
+	}
+	if err := bind("node-a"); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	p, err := pods.Get(ctx, "p", metav1.GetOptions{})
+	if err != nil || p.Spec.NodeName != "node-a" {
+		t.Fatalf("after the binding: %v, nodeName %q", err, p.Spec.NodeName)
+	}
+	if err := bind("node-b"); !apierrors.IsConflict(err) || !strings.Contains(err.Error(), `already assigned to node "node-a"`) {
+		t.Fatalf("a second binding: want Conflict, got %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -60,6 +61,7 @@ func newScheme() (*runtime.Scheme, serializer.CodecFactory, error) {
 	}
 	internal(autoscalingv1.SchemeGroupVersion.WithKind("Scale"))
 	internal(policyv1.SchemeGroupVersion.WithKind("Eviction"))
+	internal(corev1.SchemeGroupVersion.WithKind("Binding"))
 	return s, serializer.NewCodecFactory(s), nil
 }
 
