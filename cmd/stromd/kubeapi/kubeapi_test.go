@@ -542,17 +542,23 @@ func TestWarningsAndEviction(t *testing.T) {
 	}
 	// The guarded pod is Running and Ready (written through the status
 	// subresource, which changes nothing else).
-	g, err := cs.CoreV1().Pods("default").Get(ctx, "guarded", metav1.GetOptions{})
+	// The scheduler writes the pod's status meanwhile (no node fits): a
+	// read-modify-write retried on a conflict, as clients do it.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		g, err := cs.CoreV1().Pods("default").Get(ctx, "guarded", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		g.Status.Phase = corev1.PodRunning
+		g.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		g.Spec.Containers[0].Image = "changed-through-status"
+		_, err = cs.CoreV1().Pods("default").UpdateStatus(ctx, g, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	g.Status.Phase = corev1.PodRunning
-	g.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
-	g.Spec.Containers[0].Image = "changed-through-status"
-	if _, err := cs.CoreV1().Pods("default").UpdateStatus(ctx, g, metav1.UpdateOptions{}); err != nil {
 		t.Fatalf("update status: %v", err)
 	}
-	g, _ = cs.CoreV1().Pods("default").Get(ctx, "guarded", metav1.GetOptions{})
+	g, _ := cs.CoreV1().Pods("default").Get(ctx, "guarded", metav1.GetOptions{})
 	if g.Status.Phase != corev1.PodRunning || g.Spec.Containers[0].Image != "busybox" {
 		t.Fatalf("after the status update: phase %s, image %s", g.Status.Phase, g.Spec.Containers[0].Image)
 	}

@@ -2,6 +2,7 @@ package kubeapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -89,26 +90,54 @@ func (b *bindingResource) Create(ctx context.Context, name string, obj runtime.O
 			return nil, err
 		}
 	}
+	for attempt := 0; ; attempt++ {
+		err := b.bindOnce(ctx, name, bd, opts != nil && isDryRun(opts.DryRun))
+		// Another write (a status update) between the read and the append:
+		// read again, as etcd's GuaranteedUpdate does; a pod bound
+		// meanwhile then fails the nodeName check.
+		if apierrors.IsConflict(err) && attempt < maxUpdateAttempts && !bound(err) {
+			continue
+		}
+		if bound(err) {
+			return nil, errors.Unwrap(err) // the StatusError itself
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	return &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusCreated}, nil
+}
+
+// errAlreadyBound marks the conflict that retrying cannot cure.
+type errAlreadyBound struct{ error }
+
+func (e errAlreadyBound) Unwrap() error { return e.error }
+
+func bound(err error) bool {
+	var b errAlreadyBound
+	return errors.As(err, &b)
+}
+
+func (b *bindingResource) bindOnce(ctx context.Context, name string, bd *corev1.Binding, dryRun bool) error {
 	cur, err := b.pods.Get(ctx, name, &metav1.GetOptions{})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	pod := cur.(*corev1.Pod)
 	if uid := bd.UID; uid != "" && uid != pod.UID {
-		return nil, b.pods.conflict(name)
+		return errAlreadyBound{b.pods.conflict(name)}
 	}
 	if pod.Spec.NodeName != "" {
-		return nil, apierrors.NewConflict(b.pods.groupResource(), name,
-			fmt.Errorf("pod %s is already assigned to node %q", name, pod.Spec.NodeName))
+		return errAlreadyBound{apierrors.NewConflict(b.pods.groupResource(), name,
+			fmt.Errorf("pod %s is already assigned to node %q", name, pod.Spec.NodeName))}
 	}
 	if pod.DeletionTimestamp != nil {
-		return nil, apierrors.NewConflict(b.pods.groupResource(), name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", name))
+		return errAlreadyBound{apierrors.NewConflict(b.pods.groupResource(), name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", name))}
 	}
-	// The resourceVersion read above is the precondition: a pod bound
+	// The resourceVersion just read is the precondition: a pod bound
 	// meanwhile (by Strom's scheduler) makes this a conflict, not a rebind.
 	pod.Spec.NodeName = bd.Target.Name
-	if _, _, err := b.pods.write(ctx, api.VerbUpdate, pod, opts != nil && isDryRun(opts.DryRun)); err != nil {
-		return nil, err
-	}
-	return &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusCreated}, nil
+	_, _, err = b.pods.write(ctx, api.VerbUpdate, pod, dryRun)
+	return err
 }
