@@ -85,7 +85,7 @@ func hasVersion(gvs []schema.GroupVersion, gv schema.GroupVersion) bool {
 func hasStatus(k *objects.Kind) bool {
 	t := reflect.TypeOf(k.New()).Elem()
 	f, ok := t.FieldByName("Status")
-	return ok && f.Type.Kind() == reflect.Struct && k.Kind != "Event"
+	return ok && f.Type.Kind() == reflect.Struct
 }
 
 // installPodSubresources is in podlog.go.

@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -242,5 +241,3 @@ func (p *PKI) WriteKubeconfig(path, server string) error {
 	}
 	return writeAtomic(path, data, 0o600)
 }
-
-var errNoPKI = errors.New("kubeapi: no PKI")

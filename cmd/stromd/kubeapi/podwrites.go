@@ -2,7 +2,6 @@ package kubeapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -91,15 +90,12 @@ func (b *bindingResource) Create(ctx context.Context, name string, obj runtime.O
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		err := b.bindOnce(ctx, name, bd, opts != nil && isDryRun(opts.DryRun))
+		raced, err := b.bindOnce(ctx, name, bd, opts != nil && isDryRun(opts.DryRun))
 		// Another write (a status update) between the read and the append:
 		// read again, as etcd's GuaranteedUpdate does; a pod bound
 		// meanwhile then fails the nodeName check.
-		if apierrors.IsConflict(err) && attempt < maxUpdateAttempts && !bound(err) {
+		if raced && attempt < maxUpdateAttempts {
 			continue
-		}
-		if bound(err) {
-			return nil, errors.Unwrap(err) // the StatusError itself
 		}
 		if err != nil {
 			return nil, err
@@ -109,35 +105,27 @@ func (b *bindingResource) Create(ctx context.Context, name string, obj runtime.O
 	return &metav1.Status{Status: metav1.StatusSuccess, Code: http.StatusCreated}, nil
 }
 
-// errAlreadyBound marks the conflict that retrying cannot cure.
-type errAlreadyBound struct{ error }
-
-func (e errAlreadyBound) Unwrap() error { return e.error }
-
-func bound(err error) bool {
-	var b errAlreadyBound
-	return errors.As(err, &b)
-}
-
-func (b *bindingResource) bindOnce(ctx context.Context, name string, bd *corev1.Binding, dryRun bool) error {
+// bindOnce reads the pod and appends it bound; raced says the append lost
+// to another write since the read (worth another try).
+func (b *bindingResource) bindOnce(ctx context.Context, name string, bd *corev1.Binding, dryRun bool) (raced bool, err error) {
 	cur, err := b.pods.Get(ctx, name, &metav1.GetOptions{})
 	if err != nil {
-		return err
+		return false, err
 	}
 	pod := cur.(*corev1.Pod)
 	if uid := bd.UID; uid != "" && uid != pod.UID {
-		return errAlreadyBound{b.pods.conflict(name)}
+		return false, b.pods.conflict(name)
 	}
 	if pod.Spec.NodeName != "" {
-		return errAlreadyBound{apierrors.NewConflict(b.pods.groupResource(), name,
-			fmt.Errorf("pod %s is already assigned to node %q", name, pod.Spec.NodeName))}
+		return false, apierrors.NewConflict(b.pods.groupResource(), name,
+			fmt.Errorf("pod %s is already assigned to node %q", name, pod.Spec.NodeName))
 	}
 	if pod.DeletionTimestamp != nil {
-		return errAlreadyBound{apierrors.NewConflict(b.pods.groupResource(), name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", name))}
+		return false, apierrors.NewConflict(b.pods.groupResource(), name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", name))
 	}
 	// The resourceVersion just read is the precondition: a pod bound
 	// meanwhile (by Strom's scheduler) makes this a conflict, not a rebind.
 	pod.Spec.NodeName = bd.Target.Name
 	_, _, err = b.pods.write(ctx, api.VerbUpdate, pod, dryRun)
-	return err
+	return apierrors.IsConflict(err), err
 }

@@ -100,7 +100,7 @@ func (r *resource) decode(data []byte) (objects.Object, error) {
 func (r *resource) Get(ctx context.Context, name string, opts *metav1.GetOptions) (runtime.Object, error) {
 	req := &api.Request{Resource: r.k.Resource, Namespace: genericapirequest.NamespaceValue(ctx), Name: name}
 	if opts != nil {
-		if err := readPoint(req, opts.ResourceVersion, ""); err != nil {
+		if _, err := readPoint(req, opts.ResourceVersion, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -115,34 +115,33 @@ func (r *resource) Get(ctx context.Context, name string, opts *metav1.GetOptions
 // core's: "" is the latest (consistent) view and "0" any recent one; N is
 // "not older than N" unless match is Exact, which reads the cluster as it
 // was at N — from history, for any N the log still holds (time travel for
-// every Kubernetes client).
-func readPoint(req *api.Request, rv string, match metav1.ResourceVersionMatch) error {
+// every Kubernetes client). It returns that N for Exact, else 0, and sets
+// "not older than" on req itself.
+func readPoint(req *api.Request, rv string, match metav1.ResourceVersionMatch) (exact uint64, err error) {
 	if rv == "" || rv == "0" {
 		if match == metav1.ResourceVersionMatchExact {
-			return apierrors.NewBadRequest(`resourceVersionMatch "Exact" is forbidden for resourceVersion "` + rv + `"`)
+			return 0, apierrors.NewBadRequest(`resourceVersionMatch "Exact" is forbidden for resourceVersion "` + rv + `"`)
 		}
-		return nil
+		return 0, nil
 	}
 	seq, err := strconv.ParseUint(rv, 10, 64)
 	if err != nil {
-		return apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q", rv))
+		return 0, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q", rv))
 	}
 	switch match {
 	case metav1.ResourceVersionMatchExact:
-		req.At = rv
+		return seq, nil
 	case "", metav1.ResourceVersionMatchNotOlderThan:
 		req.MinSeq = seq
+		return 0, nil
 	default:
-		return apierrors.NewBadRequest(fmt.Sprintf("unknown resourceVersionMatch %q", match))
+		return 0, apierrors.NewBadRequest(fmt.Sprintf("unknown resourceVersionMatch %q", match))
 	}
-	return nil
 }
 
 func (r *resource) List(ctx context.Context, opts *metainternalversion.ListOptions) (runtime.Object, error) {
-	req, err := r.listRequest(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
+	req := r.listRequest(ctx, opts)
+	var at uint64 // a point in history to read at; 0: the latest view
 	if opts != nil {
 		req.Limit = int(opts.Limit)
 		if opts.Continue != "" {
@@ -152,13 +151,16 @@ func (r *resource) List(ctx context.Context, opts *metainternalversion.ListOptio
 			}
 			// A page continues the list it belongs to, read at the same
 			// point (from history when the view has moved on).
-			req.Continue, req.At, req.MinSeq = tok.Key, strconv.FormatUint(tok.Seq, 10), 0
-		} else if err := readPoint(req, opts.ResourceVersion, opts.ResourceVersionMatch); err != nil {
-			return nil, err
+			req.Continue, at = tok.Key, tok.Seq
+		} else {
+			var err error
+			if at, err = readPoint(req, opts.ResourceVersion, opts.ResourceVersionMatch); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if req.At != "" && r.core.LiveSeq() == mustSeq(req.At) {
-		req.At = "" // the live view is still at that point
+	if at != 0 && at != r.core.LiveSeq() { // else the live view is still at that point
+		req.At = strconv.FormatUint(at, 10)
 	}
 	resp, err := r.core.Do(ctx, api.VerbList, caller(ctx), req)
 	if err != nil {
@@ -167,13 +169,8 @@ func (r *resource) List(ctx context.Context, opts *metainternalversion.ListOptio
 	return r.listObject(resp)
 }
 
-func mustSeq(s string) uint64 {
-	v, _ := strconv.ParseUint(s, 10, 64)
-	return v
-}
-
 // listRequest is the selection part of a list or watch.
-func (r *resource) listRequest(ctx context.Context, opts *metainternalversion.ListOptions) (*api.Request, error) {
+func (r *resource) listRequest(ctx context.Context, opts *metainternalversion.ListOptions) *api.Request {
 	ns := genericapirequest.NamespaceValue(ctx)
 	req := &api.Request{Resource: r.k.Resource, Namespace: ns, AllNamespaces: r.k.Namespaced && ns == ""}
 	if opts != nil {
@@ -184,7 +181,7 @@ func (r *resource) listRequest(ctx context.Context, opts *metainternalversion.Li
 			req.FieldSelector = opts.FieldSelector.String()
 		}
 	}
-	return req, nil
+	return req
 }
 
 // listObject builds the typed list (FooList) of a core list response.

@@ -19,8 +19,7 @@ import (
 // looks as it does against Kubernetes; wide columns have priority 1
 // (kubectl shows them with -o wide).
 type tableConvertor struct {
-	k   *objects.Kind
-	now func() time.Time
+	k *objects.Kind
 }
 
 func (t tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
@@ -39,11 +38,7 @@ func (t tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ 
 		}
 		table.ColumnDefinitions = append(table.ColumnDefinitions, d)
 	}
-	now := time.Now
-	if t.now != nil {
-		now = t.now
-	}
-	at := now()
+	at := time.Now()
 	add := func(o runtime.Object) error {
 		so, ok := o.(objects.Object)
 		if !ok {

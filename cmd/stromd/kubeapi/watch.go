@@ -9,7 +9,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/strom-project/strom/cmd/stromd/apiserver"
@@ -26,16 +25,14 @@ const bookmarkEvery = time.Minute
 const initialEventsEnd = "k8s.io/initial-events-end"
 
 func (r *resource) Watch(ctx context.Context, opts *metainternalversion.ListOptions) (watch.Interface, error) {
-	req, err := r.listRequest(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
+	req := r.listRequest(ctx, opts)
 	var o apiserver.WatchOptions
 	bookmarks := false
 	if opts != nil {
 		bookmarks = opts.AllowWatchBookmarks
 		o.Initial = opts.SendInitialEvents != nil && *opts.SendInitialEvents
 		if rv := opts.ResourceVersion; rv != "" && rv != "0" && !o.Initial {
+			var err error
 			if o.From, err = strconv.ParseUint(rv, 10, 64); err != nil {
 				return nil, apierrors.NewBadRequest("invalid resource version " + strconv.Quote(rv))
 			}
@@ -184,5 +181,3 @@ func errorEvent(err error) watch.Event {
 	}
 	return watch.Event{Type: watch.Error, Object: &st}
 }
-
-var _ runtime.Object = (*metav1.Status)(nil)
