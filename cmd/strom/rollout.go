@@ -17,30 +17,18 @@ import (
 	"github.com/strom-project/strom/reconcilers/deployment"
 )
 
-// deploymentArg accepts "NAME", "deployment/NAME" or "deploy/NAME".
-func deploymentArg(arg string) (string, error) {
-	if kind, name, ok := strings.Cut(arg, "/"); ok {
-		switch strings.ToLower(kind) {
-		case "deployment", "deployments", "deploy", "deployment.apps", "deployments.apps":
-			return name, nil
-		}
-		return "", fmt.Errorf("rollout works on deployments, not %q", kind)
-	}
-	return arg, nil
-}
-
-// deploymentTarget parses a rollout command's DEPLOYMENT argument and
+// rolloutTarget parses a rollout command's argument (rolloutArg) and
 // connects to the cluster.
-func (c *cli) deploymentTarget(arg string) (string, *api.Client, error) {
-	name, err := deploymentArg(arg)
+func (c *cli) rolloutTarget(arg string) (rolloutKind, string, *api.Client, error) {
+	k, name, err := rolloutArg(arg)
 	if err != nil {
-		return "", nil, err
+		return 0, "", nil, err
 	}
 	cl, err := c.connect()
 	if err != nil {
-		return "", nil, err
+		return 0, "", nil, err
 	}
-	return name, cl, nil
+	return k, name, cl, nil
 }
 
 func (c *cli) getDeployment(ctx context.Context, cl *api.Client, name string) (*appsv1.Deployment, error) {
@@ -82,7 +70,7 @@ func (c *cli) updateDeployment(ctx context.Context, cl *api.Client, d *appsv1.De
 }
 
 func (c *cli) rolloutCommand() *cobra.Command {
-	root := &cobra.Command{Use: "rollout SUBCOMMAND", Short: "Manage the rollout of a deployment"}
+	root := &cobra.Command{Use: "rollout SUBCOMMAND", Short: "Manage the rollout of a deployment, daemonset or statefulset"}
 	root.AddCommand(c.rolloutStatusCommand(), c.rolloutHistoryCommand(), c.rolloutUndoCommand(),
 		c.rolloutPatchCommand("pause", "Mark the deployment paused: template changes are not rolled out", func(d *appsv1.Deployment) (string, error) {
 			if d.Spec.Paused {
@@ -115,14 +103,29 @@ func (c *cli) rolloutCommand() *cobra.Command {
 // rolloutPatchCommand changes the deployment with change and writes it.
 func (c *cli) rolloutPatchCommand(use, short string, change func(*appsv1.Deployment) (string, error)) *cobra.Command {
 	return &cobra.Command{
-		Use: use + " DEPLOYMENT", Short: short, Args: cobra.ExactArgs(1),
+		Use: use + " TYPE/NAME", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, cl, err := c.deploymentTarget(args[0])
+			k, name, cl, err := c.rolloutTarget(args[0])
 			if err != nil {
 				return err
 			}
 			ctx, cancel := c.ctx()
 			defer cancel()
+			if k != rolloutDeployment {
+				if use != "restart" {
+					res := "daemonsets.apps"
+					if k == rolloutStatefulSet {
+						res = "statefulsets.apps"
+					}
+					return fmt.Errorf("%s %q %s is not supported", res, name, strings.TrimSuffix(use, "e")+"ing")
+				}
+				var qual string
+				if err := retryOnConflict(func() (err error) { qual, err = c.podSetRestart(ctx, cl, k, name); return err }); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.out, "%s/%s restarted\n", qual, name)
+				return nil
+			}
 			var what string
 			err = retryOnConflict(func() error {
 				d, err := c.getDeployment(ctx, cl, name)
@@ -147,9 +150,9 @@ func (c *cli) rolloutStatusCommand() *cobra.Command {
 	var watch bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use: "status DEPLOYMENT", Short: "Show the status of the rollout, waiting until it completes", Args: cobra.ExactArgs(1),
+		Use: "status TYPE/NAME", Short: "Show the status of the rollout, waiting until it completes", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, cl, err := c.deploymentTarget(args[0])
+			k, name, cl, err := c.rolloutTarget(args[0])
 			if err != nil {
 				return err
 			}
@@ -158,6 +161,9 @@ func (c *cli) rolloutStatusCommand() *cobra.Command {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
+			}
+			if k != rolloutDeployment {
+				return c.podSetRolloutStatus(ctx, cl, k, name, watch)
 			}
 			last := ""
 			for {
@@ -220,14 +226,17 @@ func rolloutStatus(d *appsv1.Deployment) (string, bool, error) {
 func (c *cli) rolloutHistoryCommand() *cobra.Command {
 	var revision int64
 	cmd := &cobra.Command{
-		Use: "history DEPLOYMENT", Short: "Show the revisions of a deployment", Args: cobra.ExactArgs(1),
+		Use: "history TYPE/NAME", Short: "Show the revisions of a deployment, daemonset or statefulset", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, cl, err := c.deploymentTarget(args[0])
+			k, name, cl, err := c.rolloutTarget(args[0])
 			if err != nil {
 				return err
 			}
 			ctx, cancel := c.ctx()
 			defer cancel()
+			if k != rolloutDeployment {
+				return c.podSetHistory(ctx, cl, k, name, revision)
+			}
 			d, err := c.getDeployment(ctx, cl, name)
 			if err != nil {
 				return err
@@ -271,14 +280,28 @@ func (c *cli) rolloutHistoryCommand() *cobra.Command {
 func (c *cli) rolloutUndoCommand() *cobra.Command {
 	var to int64
 	cmd := &cobra.Command{
-		Use: "undo DEPLOYMENT", Short: "Roll back to the previous (or a given) revision", Args: cobra.ExactArgs(1),
+		Use: "undo TYPE/NAME", Short: "Roll back to the previous (or a given) revision", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, cl, err := c.deploymentTarget(args[0])
+			k, name, cl, err := c.rolloutTarget(args[0])
 			if err != nil {
 				return err
 			}
 			ctx, cancel := c.ctx()
 			defer cancel()
+			if k != rolloutDeployment {
+				var qual string
+				var skipped bool
+				err := retryOnConflict(func() (err error) { qual, skipped, err = c.podSetUndo(ctx, cl, k, name, to); return err })
+				switch {
+				case err != nil:
+					return err
+				case skipped:
+					fmt.Fprintf(c.out, "%s/%s skipped rollback (current template already matches revision %d)\n", qual, name, to)
+				default:
+					fmt.Fprintf(c.out, "%s/%s rolled back\n", qual, name)
+				}
+				return nil
+			}
 			skipped := false
 			err = retryOnConflict(func() error {
 				skipped = false
@@ -336,8 +359,8 @@ func retryOnConflict(fn func() error) error {
 	return err
 }
 
-// scaleCommand sets spec.replicas of a deployment, replicaset or
-// statefulset.
+// scaleCommand sets spec.replicas of a deployment, replicaset,
+// statefulset or replicationcontroller.
 func (c *cli) scaleCommand() *cobra.Command {
 	var replicas int32
 	cmd := &cobra.Command{
@@ -357,7 +380,7 @@ func (c *cli) scaleCommand() *cobra.Command {
 			}
 			for _, t := range targets {
 				switch t.kind.Kind {
-				case "Deployment", "ReplicaSet", "StatefulSet":
+				case "Deployment", "ReplicaSet", "StatefulSet", "ReplicationController":
 				default:
 					return fmt.Errorf("cannot scale %s", t.kind.Resource)
 				}

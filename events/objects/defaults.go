@@ -48,6 +48,8 @@ func defaultObject(obj Object) {
 		defaultPodTemplate(&o.Spec.Template)
 	case *appsv1.Deployment:
 		defaultDeployment(o)
+	case *corev1.ReplicationController:
+		defaultReplicationController(o)
 	case *appsv1.DaemonSet:
 		defaultDaemonSet(o)
 	case *appsv1.StatefulSet:

@@ -145,6 +145,8 @@ func validateBody(obj Object) field.ErrorList {
 		return validateReplicaSet(o)
 	case *appsv1.Deployment:
 		return validateDeployment(o)
+	case *corev1.ReplicationController:
+		return validateReplicationController(o)
 	case *appsv1.DaemonSet:
 		return validateDaemonSet(o)
 	case *appsv1.StatefulSet:

@@ -55,7 +55,7 @@ func validateStored(obj Object) (errs field.ErrorList, ok bool) {
 	switch o := obj.(type) {
 	case *discoveryv1.EndpointSlice:
 		return validateEndpointSlice(o), true
-	case *corev1.ReplicationController, *corev1.PodTemplate, *appsv1.ControllerRevision,
+	case *corev1.PodTemplate, *appsv1.ControllerRevision,
 		*coordinationv1.Lease,
 		*networkingv1.IngressClass, *networkingv1.NetworkPolicy, *networkingv1.ServiceCIDR, *networkingv1.IPAddress,
 		*storagev1.StorageClass, *storagev1.VolumeAttributesClass, *storagev1.VolumeAttachment,

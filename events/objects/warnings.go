@@ -38,7 +38,6 @@ var notActedOnKinds = []string{
 	"PodDisruptionBudget", // no eviction API uses it yet
 	"ResourceQuota",
 	"LimitRange",
-	"ReplicationController",
 	"PodTemplate",
 	"ControllerRevision",
 	"IngressClass",

@@ -113,6 +113,7 @@ func TestPlanCurrent(t *testing.T) {
 		currentMatch *appsv1.ControllerRevision
 	}{
 		{name: "first revision", ds: ds, create: true, currentRev: 1},
+		{name: "annotations kept", ds: withCause(daemonSet("agent:9"), "kubectl set image"), create: true, currentRev: 1},
 		{name: "template changed", ds: daemonSet("agent:3"), revs: []*appsv1.ControllerRevision{r1, r2}, create: true, currentRev: 3},
 		{name: "unchanged", ds: ds, revs: []*appsv1.ControllerRevision{r1, r2}, currentRev: 2, currentMatch: r2},
 		{name: "rolled back to an older revision", ds: daemonSet("agent:1"), revs: []*appsv1.ControllerRevision{r1, r2}, renumber: 3, currentRev: 3},
@@ -140,6 +141,9 @@ func TestPlanCurrent(t *testing.T) {
 			}
 			if len(p.Dedup) != tc.dedup {
 				t.Errorf("dedup = %d, want %d", len(p.Dedup), tc.dedup)
+			}
+			if p.Create != nil && p.Create.Annotations["kubernetes.io/change-cause"] != tc.ds.Annotations["kubernetes.io/change-cause"] {
+				t.Errorf("new revision's annotations %v, want the set's %v", p.Create.Annotations, tc.ds.Annotations)
 			}
 			tmpl, err := Template(p.Current)
 			if err != nil || !equality.Semantic.DeepEqual(*tmpl, tc.ds.Spec.Template) {
@@ -182,4 +186,9 @@ func TestTruncate(t *testing.T) {
 			}
 		}
 	}
+}
+
+func withCause(ds *appsv1.DaemonSet, cause string) *appsv1.DaemonSet {
+	ds.Annotations = map[string]string{"kubernetes.io/change-cause": cause}
+	return ds
 }

@@ -49,6 +49,15 @@ func PlanCurrent(in Input) (Plan, error) {
 	Sort(revs)
 	next := Next(revs)
 	want := New(in.Parent, in.GVK, in.Template.Labels, data, next, in.CollisionCount)
+	// As Kubernetes' controllers do, a new revision keeps the parent's
+	// annotations: kubernetes.io/change-cause is what rollout history
+	// prints.
+	if a := in.Parent.GetAnnotations(); len(a) > 0 {
+		want.Annotations = make(map[string]string, len(a))
+		for k, v := range a {
+			want.Annotations[k] = v
+		}
+	}
 	equal := FindEqual(revs, want)
 	var p Plan
 	switch n := len(equal); {

@@ -26,7 +26,9 @@ func (p Planner) newPods(rs *appsv1.ReplicaSet, n int, used map[string]bool) ([]
 	for i := 0; i < n; i++ {
 		name := p.freshName(rs.Name, used)
 		used[name] = true
-		out = append(out, PodFromTemplate(rs, name))
+		pod := PodFromTemplate(rs, name)
+		pod.OwnerReferences = []metav1.OwnerReference{p.ref(rs)}
+		out = append(out, pod)
 	}
 	return out, nil
 }

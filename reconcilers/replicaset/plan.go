@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // DefaultBurstReplicas caps creations or deletions in one Plan, as
@@ -21,6 +22,22 @@ type Rand interface{ IntN(n int) int }
 type Planner struct {
 	Rand          Rand // random source for pod name suffixes; required
 	BurstReplicas int  // 0 means DefaultBurstReplicas
+	// Owner is the kind pods' controller references name; the zero value
+	// is apps/v1 ReplicaSet. A ReplicationController is planned as the
+	// ReplicaSet it converts to, with Owner v1 ReplicationController.
+	Owner schema.GroupVersionKind
+}
+
+// ReplicationControllerKind is the Owner of a ReplicationController's
+// pods.
+var ReplicationControllerKind = corev1.SchemeGroupVersion.WithKind("ReplicationController")
+
+func (p Planner) ref(rs *appsv1.ReplicaSet) metav1.OwnerReference {
+	r := ControllerRef(rs)
+	if !p.Owner.Empty() {
+		r.APIVersion, r.Kind = p.Owner.GroupVersion().String(), p.Owner.Kind
+	}
+	return r
 }
 
 // Plan is what a ReplicaSet needs done.
@@ -70,7 +87,7 @@ func (p Planner) Plan(rs *appsv1.ReplicaSet, pods []*corev1.Pod, now time.Time) 
 				plan.Release = append(plan.Release, release(pod, rs))
 			}
 		case ref == nil && matches && !deleting:
-			plan.Adopt = append(plan.Adopt, adopt(pod, rs))
+			plan.Adopt = append(plan.Adopt, adopt(pod, p.ref(rs)))
 			active = append(active, pod)
 		}
 	}
@@ -134,9 +151,9 @@ func ControllerRef(rs *appsv1.ReplicaSet) metav1.OwnerReference {
 	}
 }
 
-func adopt(pod *corev1.Pod, rs *appsv1.ReplicaSet) *corev1.Pod {
+func adopt(pod *corev1.Pod, ref metav1.OwnerReference) *corev1.Pod {
 	c := pod.DeepCopy()
-	c.OwnerReferences = append(c.OwnerReferences, ControllerRef(rs))
+	c.OwnerReferences = append(c.OwnerReferences, ref)
 	return c
 }
 

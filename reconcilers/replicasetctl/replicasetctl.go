@@ -34,13 +34,19 @@ type Reconciler struct {
 	mu      sync.Mutex // guards rnd
 	rnd     *rand.Rand
 	planner replicaset.Planner
+	k       kindOps
+	actor   string
 }
 
 // New returns a ReplicaSet controller.
 func New(env manager.Env) *Reconciler {
-	r := &Reconciler{env: env, log: ctlutil.Log(env, "replicaset"), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		rec: ctlutil.NewRecorder(env, Actor, "replicaset-controller")}
-	r.planner = replicaset.Planner{Rand: lockedRand{r}}
+	return newReconciler(env, replicaSetOps, Actor, "replicaset-controller")
+}
+
+func newReconciler(env manager.Env, k kindOps, actor, component string) *Reconciler {
+	r := &Reconciler{env: env, log: ctlutil.Log(env, k.name), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		rec: ctlutil.NewRecorder(env, actor, component), k: k, actor: actor}
+	r.planner = replicaset.Planner{Rand: lockedRand{r}, Owner: k.owner}
 	return r
 }
 
@@ -53,18 +59,18 @@ func (l lockedRand) IntN(n int) int {
 }
 
 // Name implements manager.Reconciler.
-func (r *Reconciler) Name() string { return "replicaset" }
+func (r *Reconciler) Name() string { return r.k.name }
 
 // Workers: ReplicaSets are independent.
 func (r *Reconciler) Workers() int { return 4 }
 
 // Keys implements manager.Reconciler.
-func (r *Reconciler) Keys() []string { return ctlutil.Keys(r.env.Store, "replicasets") }
+func (r *Reconciler) Keys() []string { return ctlutil.Keys(r.env.Store, r.k.resource) }
 
 // Watches: the set itself and its pods (the controller owner, or, for an
 // orphan, every set of its namespace that selects it).
 func (r *Reconciler) Watches() []manager.Watch {
-	return []manager.Watch{{Resource: "replicasets"}, {Resource: "pods", Keys: r.podKeys}}
+	return []manager.Watch{{Resource: r.k.resource}, {Resource: "pods", Keys: r.podKeys}}
 }
 
 func (r *Reconciler) podKeys(ev *events.Event) []string {
@@ -73,7 +79,7 @@ func (r *Reconciler) podKeys(ev *events.Event) []string {
 		return nil
 	}
 	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
-		if ref.Kind != "ReplicaSet" {
+		if ref.Kind != r.k.kind {
 			return nil
 		}
 		return []string{events.ObjectKey(pod.Namespace, ref.Name)}
@@ -81,7 +87,7 @@ func (r *Reconciler) podKeys(ev *events.Event) []string {
 	if ev.Type == events.TypeDeleted {
 		return nil
 	}
-	rss, err := ctlutil.List[appsv1.ReplicaSet](r.env.Store, projections.Query{Resource: "replicasets", Namespace: pod.Namespace})
+	rss, err := r.k.list(r.env.Store, pod.Namespace)
 	if err != nil {
 		return nil
 	}
@@ -98,7 +104,7 @@ func (r *Reconciler) podKeys(ev *events.Event) []string {
 // Reconcile plans one ReplicaSet and writes the plan.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
 	ns, name := events.SplitObjectKey(key)
-	rs, ok, err := ctlutil.Get[appsv1.ReplicaSet](r.env.Store, "replicasets", ns, name)
+	rs, orig, ok, err := r.k.get(r.env.Store, ns, name)
 	if err != nil {
 		return controller.Result{}, controller.Terminal(err)
 	}
@@ -111,20 +117,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	}
 	plan, err := r.planner.Plan(rs, pods, r.env.Clock.Now())
 	if err != nil {
-		r.rec.Record(ctx, rs, corev1.EventTypeWarning, "InvalidSelector", err.Error())
+		r.rec.Record(ctx, orig, corev1.EventTypeWarning, "InvalidSelector", err.Error())
 		return controller.Result{}, controller.Terminal(err)
 	}
 	var seqs ctlutil.Seqs
-	werr := r.apply(ctx, rs, plan, &seqs)
+	werr := r.apply(ctx, rs, orig, plan, &seqs)
 	if !equality.Semantic.DeepEqual(rs.Status, plan.Status) {
-		next := rs.DeepCopy()
-		next.Status = plan.Status
-		res, err := r.env.Writer.UpdateStatus(ctx, next, ctlutil.Opts(ctx, Actor))
+		next := r.k.withStatus(orig, plan.Status)
+		res, err := r.env.Writer.UpdateStatus(ctx, next, ctlutil.Opts(ctx, r.actor))
 		switch {
 		case events.IsConflict(err) || events.IsNotFound(err):
 			// a newer version is on its way and re-queues the key
 		case err != nil:
-			werr = errors.Join(werr, fmt.Errorf("updating status of replicaset %s: %w", key, err))
+			werr = errors.Join(werr, fmt.Errorf("updating status of %s %s: %w", r.k.name, key, err))
 		default:
 			seqs.Add(res)
 		}
@@ -166,8 +171,8 @@ func (r *Reconciler) candidates(rs *appsv1.ReplicaSet) ([]*corev1.Pod, error) {
 }
 
 // apply writes a plan's pod changes, up to 16 at a time.
-func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, plan replicaset.Plan, seqs *ctlutil.Seqs) error {
-	o := ctlutil.Opts(ctx, Actor)
+func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, orig objects.Object, plan replicaset.Plan, seqs *ctlutil.Seqs) error {
+	o := ctlutil.Opts(ctx, r.actor)
 	var mu sync.Mutex
 	var errs []error
 	var created, deleted int
@@ -198,10 +203,10 @@ func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, plan repl
 		do(func() (*events.Result, error) {
 			res, err := w.Create(ctx, p, o)
 			if err != nil {
-				r.rec.Eventf(ctx, rs, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
-				return nil, fmt.Errorf("creating pod %s for replicaset %s: %w", p.Name, rs.Name, err)
+				r.rec.Eventf(ctx, orig, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+				return nil, fmt.Errorf("creating pod %s for %s %s: %w", p.Name, r.k.name, rs.Name, err)
 			}
-			r.rec.Eventf(ctx, rs, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %s", p.Name)
+			r.rec.Eventf(ctx, orig, corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %s", p.Name)
 			return res, nil
 		}, func() { created++ })
 	}
@@ -215,7 +220,7 @@ func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, plan repl
 				err = fmt.Errorf("deleting pod %s/%s: %w", p.Namespace, p.Name, err)
 			}
 			if err == nil {
-				r.rec.Eventf(ctx, rs, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
+				r.rec.Eventf(ctx, orig, corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %s", p.Name)
 			}
 			return res, err
 		}, func() { deleted++ })
@@ -235,7 +240,7 @@ func (r *Reconciler) apply(ctx context.Context, rs *appsv1.ReplicaSet, plan repl
 	}
 	wg.Wait()
 	if created+deleted > 0 {
-		r.log.Debug("replicaset synced", zap.String("rs", rs.Namespace+"/"+rs.Name), zap.Int("created", created), zap.Int("deleted", deleted))
+		r.log.Debug("synced", zap.String(r.k.name, rs.Namespace+"/"+rs.Name), zap.Int("created", created), zap.Int("deleted", deleted))
 	}
 	return errors.Join(errs...)
 }

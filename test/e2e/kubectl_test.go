@@ -99,6 +99,25 @@ metadata: {name: settings}
 data: {mode: fast, level: "3"}
 `
 
+// kubectlRC is the docs' ReplicationController, with a test image.
+const kubectlRC = `apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: nginx
+spec:
+  replicas: 2
+  template:
+    metadata:
+      name: nginx
+      labels: {app: nginx}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: nginx
+        image: strom.test/busybox:1
+        command: [sleep, "3600"]
+`
+
 // TestKubectl drives a real kubectl against Strom's Kubernetes API on a
 // real node: the verbs users type, checked against what Kubernetes prints.
 func TestKubectl(t *testing.T) {
@@ -190,6 +209,26 @@ func TestKubectl(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A ReplicationController as the Kubernetes docs write it (its
+	// selector defaults from the template): run, scaled, deleted.
+	k.apply(kubectlRC)
+	logtest.Eventually(t, 60*time.Second, func() error {
+		out, _ := k.run("get", "rc", "nginx")
+		if !hasRow(out, "nginx", "2", "2", "2") {
+			return fmt.Errorf("get rc:\n%s", out)
+		}
+		return nil
+	})
+	k.must([]string{"scale", "rc", "nginx", "--replicas=1"}, "replicationcontroller/nginx scaled")
+	logtest.Eventually(t, 30*time.Second, func() error {
+		out, _ := k.run("get", "pods", "-l", "app=nginx", "-o", "name")
+		if c := strings.Count(out, "pod/nginx-"); c != 1 {
+			return fmt.Errorf("%d rc pods after scaling to 1:\n%s", c, out)
+		}
+		return nil
+	})
+	k.must([]string{"delete", "rc", "nginx"}, `replicationcontroller "nginx" deleted`)
 
 	// Rollouts: set image, history, undo, restart.
 	k.must([]string{"set", "image", "deployment/web", "c=strom.test/httpserver:1"}, "deployment.apps/web image updated")

@@ -41,6 +41,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			ipam,
 			schedulerctl.New(env, o.Scheduler),
 			replicasetctl.New(env),
+			replicasetctl.NewReplicationControllers(env),
 			deploymentctl.New(env),
 			gc.New(env),
 			namespace.New(env),

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,7 +42,7 @@ func (s *statusResource) ConvertToTable(ctx context.Context, obj runtime.Object,
 }
 
 // scalable are the kinds with a scale subresource (autoscaling/v1 Scale).
-var scalable = map[string]bool{"Deployment": true, "ReplicaSet": true, "StatefulSet": true}
+var scalable = map[string]bool{"Deployment": true, "ReplicaSet": true, "StatefulSet": true, "ReplicationController": true}
 
 // scaleResource is the scale subresource: spec.replicas of the parent,
 // and status.replicas and the selector from its status.
@@ -121,6 +122,11 @@ func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
 		meta, replicas, current, selector = o.ObjectMeta, o.Spec.Replicas, o.Status.Replicas, o.Spec.Selector
 	case *appsv1.StatefulSet:
 		meta, replicas, current, selector = o.ObjectMeta, o.Spec.Replicas, o.Status.Replicas, o.Spec.Selector
+	case *corev1.ReplicationController:
+		meta, replicas, current = o.ObjectMeta, o.Spec.Replicas, o.Status.Replicas
+		if len(o.Spec.Selector) > 0 {
+			selector = &metav1.LabelSelector{MatchLabels: o.Spec.Selector}
+		}
 	default:
 		return nil, apierrors.NewInternalError(fmt.Errorf("%T has no scale subresource", obj))
 	}
@@ -149,6 +155,8 @@ func setReplicas(obj runtime.Object, n int32) error {
 	case *appsv1.ReplicaSet:
 		o.Spec.Replicas = &n
 	case *appsv1.StatefulSet:
+		o.Spec.Replicas = &n
+	case *corev1.ReplicationController:
 		o.Spec.Replicas = &n
 	default:
 		return apierrors.NewInternalError(fmt.Errorf("%T has no scale subresource", obj))
