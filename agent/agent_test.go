@@ -24,11 +24,11 @@ import (
 // the feed, and a graceful delete completes once the node confirms.
 func TestHollowAgentLifecycle(t *testing.T) {
 	d := clustertest.StartStromd(t)
-	cfg, err := api.LoadConfig(d.AgentConfig)
+	cfg, err := d.NodeConfig("hollow-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ac, err := api.Dial(cfg) // the agent user, as a remote agent would
+	ac, err := api.Dial(cfg) // the node's own credential, as a remote agent has
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestHollowAgentLifecycle(t *testing.T) {
 	for _, h := range hist.History {
 		types = append(types, string(h.Type)+"/"+h.Actor)
 	}
-	want := []string{"Created/admin", "StatusUpdated/agent", "Updated/admin", "Deleted/agent"}
+	want := []string{"Created/admin", "StatusUpdated/system:node:hollow-1", "Updated/admin", "Deleted/system:node:hollow-1"}
 	if fmt.Sprint(types) != fmt.Sprint(want) {
 		t.Fatalf("pod history %v, want %v", types, want)
 	}

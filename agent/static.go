@@ -19,7 +19,7 @@ import (
 
 // StaticAnnotation marks a pod the agent runs from a file in its manifest
 // directory (a "static pod"). Its value is the file.
-const StaticAnnotation = "strom.dev/static-pod-source"
+const StaticAnnotation = api.StaticPodAnnotation
 
 // staticPods keeps the pods of the manifest directory applied: every Pod
 // manifest becomes a pod named <name>-<node>, bound to this node, and a

@@ -21,7 +21,7 @@ type Images interface {
 
 // ServeImages answers image requests for node until ctx ends.
 func ServeImages(ctx context.Context, nc *nats.Conn, node string, imgs Images, log *zap.Logger) error {
-	sub, err := nc.Subscribe(api.ImagesSubject(node), func(m *nats.Msg) { go serveImages(ctx, nc, imgs, m, log) })
+	sub, err := nc.Subscribe(api.ImagesSubject(node), func(m *nats.Msg) { go serveImages(ctx, nc, node, imgs, m, log) })
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func reply(m *nats.Msg, r *api.ImagesReply) {
 	_ = m.Respond(data)
 }
 
-func serveImages(ctx context.Context, nc *nats.Conn, imgs Images, m *nats.Msg, log *zap.Logger) {
+func serveImages(ctx context.Context, nc *nats.Conn, node string, imgs Images, m *nats.Msg, log *zap.Logger) {
 	var req api.ImagesRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil {
 		reply(m, &api.ImagesReply{Error: "malformed images request"})
@@ -63,8 +63,12 @@ func serveImages(ctx context.Context, nc *nats.Conn, imgs Images, m *nats.Msg, l
 		reply(m, &api.ImagesReply{})
 	case "import":
 		// The client sends the archive as acknowledged chunks to a stdin
-		// subject; the result goes to the inbox it names in its last chunk.
-		stdin, pr, stop, err := stdinPipe(nc, nil)
+		// subject; the result goes to the inbox its request names.
+		if req.ResultInbox == "" {
+			reply(m, &api.ImagesReply{Error: "import: the request names no result inbox"})
+			return
+		}
+		stdin, pr, stop, err := stdinPipe(nc, node, nil)
 		if err != nil {
 			reply(m, &api.ImagesReply{Error: err.Error()})
 			return
@@ -80,7 +84,7 @@ func serveImages(ctx context.Context, nc *nats.Conn, imgs Images, m *nats.Msg, l
 		}
 		data, _ := json.Marshal(res)
 		// The client waits for this on the import's result subject.
-		_ = nc.Publish(stdin+".result", data)
+		_ = nc.Publish(req.ResultInbox, data)
 	default:
 		reply(m, &api.ImagesReply{Error: "unknown images operation " + req.Op})
 	}

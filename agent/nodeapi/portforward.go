@@ -54,7 +54,7 @@ func (s *server) portForward(ctx context.Context, pn PodNetworks, m *nats.Msg) {
 		return
 	}
 	defer conn.Close()
-	subject, pr, stop, err := stdinPipe(s.nc, nil)
+	subject, pr, stop, err := stdinPipe(s.nc, s.node, nil)
 	if err != nil {
 		respond(m, &api.Chunk{Error: err.Error()})
 		return

@@ -29,7 +29,7 @@ type Pods interface {
 // Serve answers logs, exec and (when pods is a PodNetworks) port-forward
 // requests for node until ctx ends.
 func Serve(ctx context.Context, nc *nats.Conn, node string, pods Pods, log *zap.Logger) error {
-	s := &server{nc: nc, pods: pods, log: log}
+	s := &server{nc: nc, node: node, pods: pods, log: log}
 	handlers := map[string]func(context.Context, *nats.Msg){
 		api.LogsSubject(node): s.logs,
 		api.ExecSubject(node): s.exec,
@@ -59,6 +59,7 @@ func Serve(ctx context.Context, nc *nats.Conn, node string, pods Pods, log *zap.
 
 type server struct {
 	nc   *nats.Conn
+	node string
 	pods Pods
 	log  *zap.Logger
 }
@@ -93,7 +94,7 @@ func (s *server) exec(ctx context.Context, m *nats.Msg) {
 			cfg.Resize = sizes
 			onResize = func(sz api.TerminalSize) { latest(sizes, runtime.TerminalSize{Width: sz.Width, Height: sz.Height}) }
 		}
-		subject, pr, stop, err := stdinPipe(s.nc, onResize)
+		subject, pr, stop, err := stdinPipe(s.nc, s.node, onResize)
 		if err != nil {
 			respond(m, &api.Chunk{Error: err.Error()})
 			return
@@ -189,9 +190,9 @@ func keepAlive(r *receiver) (stop func()) {
 // stdinPipe subscribes a fresh subject whose acknowledged chunks come out
 // of the returned reader (EOF on the last chunk); chunks carrying a
 // terminal size go to onResize (dropped when nil). stop unsubscribes.
-func stdinPipe(nc *nats.Conn, onResize func(api.TerminalSize)) (string, *io.PipeReader, func(), error) {
+func stdinPipe(nc *nats.Conn, node string, onResize func(api.TerminalSize)) (string, *io.PipeReader, func(), error) {
 	pr, pw := io.Pipe()
-	subject := "strom.stdin." + nuid.Next()
+	subject := api.StdinSubject(node, nuid.Next())
 	sub, err := nc.Subscribe(subject, func(sm *nats.Msg) {
 		var c api.Chunk
 		if json.Unmarshal(sm.Data, &c) == nil {

@@ -25,6 +25,9 @@ var version = "dev"
 
 type options struct {
 	config    string
+	server    string
+	token     string
+	tokenFile string
 	nodeName  string
 	nodeIP    string
 	hollow    int
@@ -65,18 +68,29 @@ func newCommand() *cobra.Command {
 			if o.real.cleanup {
 				return cleanup(ctx, &o.real, log)
 			}
+			if o.nodeName == "" {
+				o.nodeName, _ = os.Hostname()
+			}
+			if err := o.join(ctx); err != nil {
+				return err
+			}
 			cfg, err := api.LoadConfig(o.config)
 			if err != nil {
 				return err
+			}
+			if node, ok := api.NodeOfUser(cfg.User); ok {
+				switch {
+				case o.hollow > 0:
+					return fmt.Errorf("--hollow runs many nodes and needs the admin's config (admin.conf); %s holds node %s's own credential", o.config, node)
+				case node != o.nodeName:
+					return fmt.Errorf("%s holds node %s's credential, not node %s's (--node-name); a node may act only as itself", o.config, node, o.nodeName)
+				}
 			}
 			client, err := api.Dial(cfg)
 			if err != nil {
 				return err
 			}
 			defer client.Close()
-			if o.nodeName == "" {
-				o.nodeName, _ = os.Hostname()
-			}
 			if o.hollow > 0 {
 				return runHollow(ctx, client, &o, log)
 			}
@@ -92,6 +106,9 @@ func newCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "/var/lib/strom/agent.conf", "agent client config written by stromd (agent.conf)")
+	f.StringVar(&o.server, "server", "", "join: stromd's NATS address (nats://HOST:PORT); with --token")
+	f.StringVar(&o.token, "token", "", "join: the cluster's join token (<data-dir>/join-token on the first server); the node's own credential is written to --config")
+	f.StringVar(&o.tokenFile, "token-file", "", "join: read the join token from this file")
 	f.StringVar(&o.nodeName, "node-name", "", "node name (default: hostname)")
 	f.StringVar(&o.nodeIP, "node-ip", "", "node's internal IP address")
 	f.IntVar(&o.hollow, "hollow", 0, "run this many hollow nodes (no containers) named <node-name>-<i>, for scale tests")

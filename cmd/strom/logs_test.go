@@ -46,8 +46,8 @@ func TestLogsAndExecThroughTheNodeAgent(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "c.0.log"), []byte("old run\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "c.1.log"), []byte("one\ntwo\nthree\n"), 0o644)
-	// The node agent side, connected as the agent user.
-	cfg, err := api.LoadConfig(c.d.AgentConfig)
+	// The node agent side, connected with the node's own credential.
+	cfg, err := c.d.NodeConfig("n1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,11 @@ import (
 // ends.
 func (c *cluster) hollowNodes(names ...string) {
 	c.t.Helper()
-	cfg, err := api.LoadConfig(c.d.AgentConfig)
-	if err != nil {
-		c.t.Fatal(err)
-	}
 	for _, n := range names {
+		cfg, err := c.d.NodeConfig(n)
+		if err != nil {
+			c.t.Fatal(err)
+		}
 		ac, err := api.Dial(cfg)
 		if err != nil {
 			c.t.Fatal(err)

@@ -54,6 +54,9 @@ func newCommand() *cobra.Command {
 			if cfg.NATSPassword == "" {
 				cfg.NATSPassword = os.Getenv("STROM_NATS_PASSWORD")
 			}
+			if cfg.AgentNATSPassword == "" {
+				cfg.AgentNATSPassword = os.Getenv("STROM_AGENT_NATS_PASSWORD")
+			}
 			if err := proxy.CheckMode(agentFlags.proxyMode); err != nil {
 				return fmt.Errorf("--proxy-mode: %w", err)
 			}
@@ -79,6 +82,8 @@ func newCommand() *cobra.Command {
 	f.StringVar(&cfg.NATSURL, "nats-url", "", "use this NATS server or cluster instead of the embedded one")
 	f.StringVar(&cfg.NATSCreds, "nats-creds", "", "credentials file (.creds) for --nats-url")
 	f.StringVar(&cfg.NATSUser, "nats-user", "", "user for --nats-url (password from $STROM_NATS_PASSWORD)")
+	f.StringVar(&cfg.AgentNATSCreds, "agent-nats-creds", "", "with --nats-url: the node agents' own credentials file, written into agent.conf (never stromd's)")
+	f.StringVar(&cfg.AgentNATSUser, "agent-nats-user", "", "with --nats-url: the node agents' own user for agent.conf (password from $STROM_AGENT_NATS_PASSWORD; never stromd's)")
 	f.StringVar(&cfg.NodeName, "node-name", "", "this node's name (default: hostname)")
 	f.BoolVar(&cfg.NoAgent, "no-agent", false, "run the control plane only, without the in-process node agent")
 	f.IntVar(&cfg.Replicas, "replicas", 0, "copies of the event log JetStream keeps (default: 1 on one server, the cluster's size up to 3 on a NATS cluster)")

@@ -96,7 +96,9 @@ type Client struct {
 
 // Dial connects with a client config.
 func Dial(c *Config) (*Client, error) {
-	opts := []nats.Option{nats.Name("strom " + c.User), nats.MaxReconnects(-1)}
+	// Replies come under the user's own inbox prefix, the only one its
+	// NATS permissions let it subscribe to.
+	opts := []nats.Option{nats.Name("strom " + c.User), nats.MaxReconnects(-1), nats.CustomInboxPrefix(InboxPrefix(c.User))}
 	if c.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(c.CredsFile))
 	} else {

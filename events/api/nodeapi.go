@@ -42,6 +42,14 @@ func LogsSubject(node string) string { return "strom.node." + events.EncodeToken
 // ExecSubject is a node's exec request subject.
 func ExecSubject(node string) string { return "strom.node." + events.EncodeToken(node) + ".exec" }
 
+// StdinSubject is where a client sends one exec's, port-forward's or image
+// import's input: under the node's own prefix, which only that node may
+// subscribe to, so no other client or node reads it.
+func StdinSubject(node, id string) string { return StdinPrefix + events.EncodeToken(node) + "." + id }
+
+// StdinPrefix starts every stdin subject.
+const StdinPrefix = "strom.stdin."
+
 // PortForwardSubject is a node's port-forwarding request subject.
 func PortForwardSubject(node string) string {
 	return "strom.node." + events.EncodeToken(node) + ".portforward"
@@ -180,7 +188,7 @@ type Stream struct {
 // stream, whose chunks Copy reads. setInbox puts the stream's inbox in
 // req before it is sent. Close the stream when done.
 func Open(ctx context.Context, nc *nats.Conn, subject string, req any, setInbox func(string)) (*Stream, error) {
-	inbox := nats.NewInbox() + "." + nuid.Next()
+	inbox := nc.NewInbox() + "." + nuid.Next() // under the connection's own prefix
 	setInbox(inbox)
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
@@ -373,6 +381,9 @@ func ImagesSubject(node string) string { return "strom.node." + events.EncodeTok
 type ImagesRequest struct {
 	Op  string `json:"op"`
 	Ref string `json:"ref,omitempty"`
+	// ResultInbox, for import, is where the node sends the outcome: an
+	// inbox of the client's own, which no one else may read.
+	ResultInbox string `json:"resultInbox,omitempty"`
 }
 
 // Image is one image in a node's image store.
@@ -388,7 +399,6 @@ type ImagesReply struct {
 	Images       []Image  `json:"images,omitempty"`
 	Imported     []string `json:"imported,omitempty"`
 	StdinSubject string   `json:"stdinSubject,omitempty"` // import: where the archive goes
-	ResultInbox  string   `json:"resultInbox,omitempty"`
 }
 
 // ImagesCall sends a list or remove request to a node.
@@ -414,15 +424,16 @@ func ImagesCall(ctx context.Context, nc *nats.Conn, node string, req ImagesReque
 // ImportImage streams an image archive to a node and returns the names
 // it imported.
 func ImportImage(ctx context.Context, nc *nats.Conn, node string, archive io.Reader) ([]string, error) {
-	r, err := ImagesCall(ctx, nc, node, ImagesRequest{Op: "import"})
-	if err != nil {
-		return nil, err
-	}
-	res, err := nc.SubscribeSync(r.StdinSubject + ".result")
+	inbox := nc.NewInbox()
+	res, err := nc.SubscribeSync(inbox)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = res.Unsubscribe() }()
+	r, err := ImagesCall(ctx, nc, node, ImagesRequest{Op: "import", ResultInbox: inbox})
+	if err != nil {
+		return nil, err
+	}
 	if err := StdinPump(nc, r.StdinSubject, archive); err != nil {
 		return nil, fmt.Errorf("sending the archive: %w", err)
 	}

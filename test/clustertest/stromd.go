@@ -34,10 +34,28 @@ func AdminClient(t testing.TB, d *app.Stromd) *api.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return Dial(t, cfg)
+}
+
+// Dial connects with a client config; the client closes with the test.
+func Dial(t testing.TB, cfg *api.Config) *api.Client {
+	t.Helper()
 	c, err := api.Dial(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// NodeClient dials a stromd with node name's own credential, as that
+// node's agent does after joining. Its requests go through the node
+// authorizer: it may act only for its node.
+func NodeClient(t testing.TB, d *app.Stromd, name string) *api.Client {
+	t.Helper()
+	cfg, err := d.NodeConfig(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Dial(t, cfg)
 }

@@ -79,7 +79,7 @@ func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
 			c.APIListen = "127.0.0.1:0"
 		}
 	})
-	cfg, err := api.LoadConfig(d.AgentConfig)
+	cfg, err := d.NodeConfig("node-1") // the node's own credential, as after joining
 	if err != nil {
 		t.Fatal(err)
 	}

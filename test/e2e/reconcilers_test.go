@@ -73,7 +73,7 @@ func startCluster(t *testing.T, nodes ...string) *rcluster {
 
 func (c *rcluster) startAgent(name string) {
 	c.t.Helper()
-	cfg, err := api.LoadConfig(c.d.AgentConfig)
+	cfg, err := c.d.NodeConfig(name) // the node's own credential
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -656,7 +656,7 @@ func TestUnschedulablePod(t *testing.T) {
 		t.Fatalf("pod bound to %q phase %q", p.Spec.NodeName, p.Status.Phase)
 	}
 	// A big enough node arrives: the pod is scheduled there.
-	cfg, _ := api.LoadConfig(c.d.AgentConfig)
+	cfg, _ := c.d.NodeConfig("big")
 	ac, err := api.Dial(cfg)
 	if err != nil {
 		t.Fatal(err)

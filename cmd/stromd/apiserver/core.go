@@ -47,6 +47,9 @@ type Config struct {
 	// Kubeconfig is the admin kubeconfig's path ("" without the HTTPS
 	// API), answered to the admin by the kubeconfig verb.
 	Kubeconfig string
+	// NodeCredential gives node name's password, for the join verb; nil
+	// refuses joins (an external NATS, whose users the operator manages).
+	NodeCredential func(node string) (string, error)
 }
 
 // Core answers API requests, whichever transport they came through.
@@ -88,6 +91,11 @@ func (c *Core) ReadOnly() bool { return c.cfg.Writer == nil }
 // Caller is who sent a request: the event's actor.
 type Caller struct {
 	User string
+	// Node is set for a node's credential (User is system:node:<Node>):
+	// the node authorizer decides its requests.
+	Node string
+	// Join is set for the join user, which may only call the join verb.
+	Join bool
 }
 
 // verb is one entry of the handler table.
@@ -119,6 +127,7 @@ var verbs = map[string]verb{
 	api.VerbCheck:   {handle: (*Core).check, slow: true},
 
 	api.VerbKubeconfig: {handle: (*Core).kubeconfig},
+	api.VerbJoin:       {handle: (*Core).join},
 }
 
 // Verbs lists every verb, sorted.
@@ -147,6 +156,14 @@ func (c *Core) Do(ctx context.Context, verbName string, who Caller, req *api.Req
 	}
 	if v.write && c.ReadOnly() {
 		return nil, events.Errorf(events.ReasonForbidden, "this server replays a recorded log and is read-only")
+	}
+	switch {
+	case who.Join != (verbName == api.VerbJoin):
+		return nil, events.Errorf(events.ReasonForbidden, "User %q cannot use %q: only a joining node (the join token's user) asks for a node credential, and it may do nothing else", who.User, verbName)
+	case who.Node != "":
+		if err := c.authorizeNode(ctx, verbName, who, req); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := v.handle(c, ctx, who, req)
 	if err != nil {

@@ -95,16 +95,18 @@ func (n *NATS) dispatch(verbName string, r micro.Request) {
 
 func (n *NATS) handle(verbName string, r micro.Request) *api.Response {
 	subj := r.Subject()
-	who := Caller{User: subj[strings.LastIndexByte(subj, '.')+1:]}
+	who := CallerOf(subj[strings.LastIndexByte(subj, '.')+1:])
 	var req api.Request
 	if err := json.Unmarshal(r.Data(), &req); err != nil {
 		return errResponse(events.Errorf(events.ReasonBadRequest, "malformed request: %v", err))
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, Timeout(verbName))
 	defer cancel()
-	if req.Cause == "" {
-		req.Cause = "req:" + nuid.Next()
+	cause, err := RequestCause(who, req.Cause)
+	if err != nil {
+		return errResponse(err)
 	}
+	req.Cause = cause
 	resp, err := n.core.Do(ctx, verbName, who, &req)
 	if err != nil {
 		if r := events.ReasonOf(err); r == events.ReasonInternal || r == events.ReasonTimeout {
@@ -122,4 +124,32 @@ func errResponse(err error) *api.Response {
 		return &api.Response{Error: &api.WireError{Reason: events.ReasonOf(err), Message: s.Message, Details: s.Details}}
 	}
 	return &api.Response{Error: &api.WireError{Reason: events.ReasonInternal, Message: err.Error()}}
+}
+
+// CallerOf is who a NATS user is: a node's user acts as
+// system:node:<name>, under the node authorizer.
+func CallerOf(natsUser string) Caller {
+	if node, ok := api.NodeOfUser(natsUser); ok {
+		return Caller{User: api.NodeActorPrefix + node, Node: node}
+	}
+	return Caller{User: natsUser, Join: natsUser == api.JoinUser}
+}
+
+// RequestCause is the cause a client's writes are recorded with. The
+// server sets it: a fresh request id ("req:<id>"), or, when the client
+// names a request of its own (several writes of one `strom apply`), that
+// id within the caller's own namespace ("req:<user>/<id>"), so that no
+// client can make its write look caused by an event, by a controller or
+// by another user's request.
+func RequestCause(who Caller, asked string) (string, error) {
+	if asked == "" {
+		return "req:" + nuid.Next(), nil
+	}
+	id, _ := strings.CutPrefix(asked, "req:")
+	if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) {
+		return "", events.Errorf(events.ReasonBadRequest, "cause %q: a client may only name a request id of its own (letters, digits, '-' and '_', at most 64); causes by events are set by the server", asked)
+	}
+	return "req:" + who.User + "/" + id, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -45,6 +46,11 @@ type Config struct {
 	NATSCreds    string
 	NATSUser     string
 	NATSPassword string
+	// The node agents' own NATS user on an external NATS (agent.conf);
+	// it must differ from stromd's. Without one, no agent.conf is written.
+	AgentNATSCreds    string
+	AgentNATSUser     string
+	AgentNATSPassword string
 
 	NodeName      string
 	NoAgent       bool
@@ -120,6 +126,10 @@ type Stromd struct {
 	URL         string
 	AdminConfig string
 	AgentConfig string
+	// JoinToken is <data-dir>/join-token: what `strom-agent --token`
+	// needs to join (embedded NATS only).
+	JoinToken string
+	creds     *Credentials
 	// KubeAPI is the Kubernetes HTTPS API's address and Kubeconfig the
 	// admin kubeconfig written for it (both "" without --api-listen).
 	KubeAPI    string
@@ -175,13 +185,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	d := &Stromd{cfg: cfg, log: log, cancel: cancel,
 		AdminConfig: filepath.Join(cfg.DataDir, "admin.conf"),
-		AgentConfig: filepath.Join(cfg.DataDir, "agent.conf")}
+		AgentConfig: filepath.Join(cfg.DataDir, "agent.conf"), JoinToken: filepath.Join(cfg.DataDir, "join-token")}
 	defer func() {
 		if err != nil {
 			d.Stop()
 		}
 	}()
 	creds, err := d.connect()
+	d.creds = creds
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +286,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 		}()
 		coreCfg.Info.KubeAPI, coreCfg.Kubeconfig = "https://"+d.KubeAPI, d.Kubeconfig
 	}
+	if creds != nil {
+		coreCfg.NodeCredential = func(node string) (string, error) { return creds.NodePassword(node), nil }
+	}
 	core := apiserver.NewCore(coreCfg)
 	if d.api, err = apiserver.ServeNATS(ctx, d.nc, core, apiserver.NATSOptions{}); err != nil {
 		return nil, err
@@ -314,7 +328,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	}
 	if !cfg.NoAgent && cfg.Agent != nil {
 		d.agentDone = make(chan error, 1)
-		env := AgentEnv{Conn: d.nc, Client: api.NewClient(d.nc, "stromd"), NodeName: cfg.NodeName, Logger: log.Named("agent"),
+		conn, client, err := d.agentConn()
+		if err != nil {
+			return nil, err
+		}
+		env := AgentEnv{Conn: conn, Client: client, NodeName: cfg.NodeName, Logger: log.Named("agent"),
 			ServiceCIDR: cfg.ServiceCIDR, ClusterCIDR: cfg.ClusterCIDR}
 		go func() { d.agentDone <- superviseAgent(ctx, cfg.Agent, env, agentRetryMin, agentRetryMax) }()
 	}
@@ -359,6 +377,24 @@ func (d *Stromd) connect() (*Credentials, error) {
 	return creds, nil
 }
 
+// agentConn is the in-process agent's connection: with the embedded NATS
+// its node's own credential, so it gets exactly what a node agent on
+// another machine gets (the node authorizer decides its requests);
+// on an external NATS, stromd's.
+func (d *Stromd) agentConn() (*nats.Conn, *api.Client, error) {
+	if d.creds == nil {
+		return d.nc, api.NewClient(d.nc, "stromd"), nil
+	}
+	user := api.NodeUser(d.cfg.NodeName)
+	nc, err := nats.Connect(d.URL, nats.InProcessServer(d.ns), nats.UserInfo(user, d.creds.NodePassword(d.cfg.NodeName)),
+		nats.CustomInboxPrefix(api.InboxPrefix(user)), nats.Name("strom-agent "+d.cfg.NodeName), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting the node agent as %s: %w", user, err)
+	}
+	d.extra = append(d.extra, nc)
+	return nc, api.NewClient(nc, user), nil
+}
+
 // writerPool opens n more connections for the write path.
 func (d *Stromd) writerPool(n int) ([]jetstream.JetStream, error) {
 	var out []jetstream.JetStream
@@ -398,20 +434,69 @@ func (d *Stromd) writeClientConfigs(creds *Credentials) error {
 		}
 	}
 	admin := &api.Config{Server: d.URL, User: "admin"}
-	agent := &api.Config{Server: d.URL, User: "agent"}
+	var agent *api.Config
 	switch {
 	case creds != nil:
-		admin.Password, agent.Password = creds.Admin, creds.Agent
-	case d.cfg.NATSCreds != "":
-		admin.CredsFile, agent.CredsFile = d.cfg.NATSCreds, d.cfg.NATSCreds
-	case d.cfg.NATSUser != "":
-		admin.User, admin.Password = d.cfg.NATSUser, d.cfg.NATSPassword
-		agent.User, agent.Password = d.cfg.NATSUser, d.cfg.NATSPassword
+		admin.Password = creds.Admin
+		// This machine's node: its own credential, never the server's.
+		agent = &api.Config{Server: d.URL, User: api.NodeUser(d.cfg.NodeName), Password: creds.NodePassword(d.cfg.NodeName)}
+		if d.JoinToken != "" { // a replay takes no nodes
+			if err := writeFileAtomic(d.JoinToken, []byte(creds.JoinToken+"\n")); err != nil {
+				return fmt.Errorf("writing the join token: %w", err)
+			}
+		}
+	default:
+		if d.cfg.NATSCreds != "" {
+			admin.CredsFile = d.cfg.NATSCreds
+		} else if d.cfg.NATSUser != "" {
+			admin.User, admin.Password = d.cfg.NATSUser, d.cfg.NATSPassword
+		}
+		var err error
+		if agent, err = d.externalAgentConfig(); err != nil {
+			return err
+		}
 	}
-	if err := api.WriteConfig(d.AgentConfig, agent); err != nil {
-		return err
+	if agent != nil {
+		if err := api.WriteConfig(d.AgentConfig, agent); err != nil {
+			return err
+		}
 	}
 	return api.WriteConfig(d.AdminConfig, admin)
+}
+
+// externalAgentConfig is agent.conf on an external NATS: the agents' own
+// user (--agent-nats-user or --agent-nats-creds), refused when it is
+// stromd's, which may publish event subjects and so bypass the write
+// path. Without one there is no agent.conf (and an old one is removed).
+func (d *Stromd) externalAgentConfig() (*api.Config, error) {
+	c := d.cfg
+	switch {
+	case c.AgentNATSCreds != "":
+		if c.AgentNATSCreds == c.NATSCreds {
+			return nil, events.Errorf(events.ReasonInvalid, "--agent-nats-creds: the agents' credentials must not be stromd's (%s): with them a node could write the event log directly", c.NATSCreds)
+		}
+		return &api.Config{Server: d.URL, User: "agent", CredsFile: c.AgentNATSCreds}, nil
+	case c.AgentNATSUser != "":
+		if c.AgentNATSUser == c.NATSUser {
+			return nil, events.Errorf(events.ReasonInvalid, "--agent-nats-user: the agents' user must not be stromd's (%q): with it a node could write the event log directly", c.NATSUser)
+		}
+		return &api.Config{Server: d.URL, User: c.AgentNATSUser, Password: c.AgentNATSPassword}, nil
+	}
+	d.log.Warn("no agent.conf written: on an external NATS give the node agents a NATS user of their own (--agent-nats-user or --agent-nats-creds)")
+	if err := os.Remove(d.AgentConfig); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("removing the old agent.conf: %w", err)
+	}
+	return nil, nil
+}
+
+// NodeConfig is a client config for node name's own credential (tests
+// run hollow nodes with it; `strom-agent --token` gets the same through
+// the join verb). Only with the embedded NATS.
+func (d *Stromd) NodeConfig(name string) (*api.Config, error) {
+	if d.creds == nil {
+		return nil, fmt.Errorf("node credentials are issued only by an embedded NATS")
+	}
+	return &api.Config{Server: d.URL, User: api.NodeUser(name), Password: d.creds.NodePassword(name)}, nil
 }
 
 // Writer is the write path (for in-process controllers and tests).

@@ -1,21 +1,38 @@
 package app
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
-// Credentials are the passwords stromd generates at first start for the
-// users of its embedded NATS server. They never change afterwards.
+// Credentials are the secrets stromd generates at first start for its
+// embedded NATS server. They never change afterwards.
 type Credentials struct {
 	Stromd string `json:"stromd"` // the control plane itself
 	Admin  string `json:"admin"`  // the CLI (admin.conf)
-	Agent  string `json:"agent"`  // remote node agents (agent.conf)
+	// NodeKey derives every node's own password (NodePassword), so a
+	// node's credential works for that node only and stromd keeps no list
+	// of them.
+	NodeKey string `json:"nodeKey"`
+	// JoinToken lets a machine ask for its node's credential
+	// (<data-dir>/join-token).
+	JoinToken string `json:"joinToken"`
+}
+
+// NodePassword is node name's password: an HMAC of its name under the
+// node key.
+func (c *Credentials) NodePassword(node string) string {
+	m := hmac.New(sha256.New, []byte(c.NodeKey))
+	m.Write([]byte("strom node credential\x00" + node))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func randomSecret() (string, error) {
@@ -27,40 +44,66 @@ func randomSecret() (string, error) {
 }
 
 // loadOrCreateCredentials reads path, creating it (mode 0600) first if
-// needed.
+// needed. A file of an older stromd (with a shared agent password and no
+// node key or join token) gets the new secrets added; its agent password
+// is dropped, so the old shared agent credential stops working.
 func loadOrCreateCredentials(path string) (*Credentials, error) {
+	var c Credentials
 	data, err := os.ReadFile(path)
-	if err == nil {
-		var c Credentials
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(data, &c); err != nil {
 			return nil, fmt.Errorf("credentials %s: %w", path, err)
 		}
-		if c.Stromd == "" || c.Admin == "" || c.Agent == "" {
-			return nil, fmt.Errorf("credentials %s: incomplete", path)
+		if c.Stromd == "" || c.Admin == "" {
+			return nil, fmt.Errorf("credentials %s: incomplete (no stromd or admin password)", path)
 		}
-		return &c, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
+		if c.NodeKey != "" && c.JoinToken != "" {
+			return &c, nil
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
 		return nil, fmt.Errorf("reading credentials: %w", err)
 	}
-	var c Credentials
-	for _, p := range []*string{&c.Stromd, &c.Admin, &c.Agent} {
+	for _, p := range []*string{&c.Stromd, &c.Admin, &c.NodeKey, &c.JoinToken} {
+		if *p != "" {
+			continue
+		}
 		if *p, err = randomSecret(); err != nil {
 			return nil, fmt.Errorf("generating credentials: %w", err)
 		}
 	}
 	data, _ = json.MarshalIndent(&c, "", "  ")
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err := writeFileAtomic(path, data); err != nil {
+		return nil, fmt.Errorf("writing credentials: %w", err)
+	}
+	return &c, nil
+}
+
+// writeFileAtomic writes data to path with mode 0600: a temporary file,
+// synced, renamed over path, so a crash leaves the old file or the new
+// one.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("creating credentials: %w", err)
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("writing credentials: %w", err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
-	return &c, f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

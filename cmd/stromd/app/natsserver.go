@@ -1,6 +1,8 @@
 package app
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -9,57 +11,132 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.uber.org/zap"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/api"
 )
 
-// natsPermissions gives each user what it needs and no more. Only stromd
-// may publish event subjects: every change goes through the write path.
-// Passwords are given to the server as bcrypt hashes, so the server holds
-// no plain-text password in memory or in its config.
-func natsUsers(c *Credentials) ([]*server.User, error) {
-	hash := func(pw string) (string, error) {
-		h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-		return string(h), err
+// natsAuth authenticates every client of the embedded NATS server and
+// gives each user what it needs and no more (nats-server's custom client
+// authentication, so that node users need no list: a node's password is
+// derived from its name, see Credentials.NodePassword).
+//
+//   - stromd: everything; only stromd may publish event subjects, so every
+//     change goes through the write path.
+//   - admin: the API as admin, the node API of every node (logs, exec,
+//     images, port-forward), the stream read-only (`strom log export`),
+//     the node feeds and heartbeats (hollow nodes run with the admin's
+//     config).
+//   - node:<name>: the API as system:node:<name> (the node authorizer
+//     decides each request), its own node API and feed subjects, its own
+//     stdin subjects, its own heartbeat key; never the raw event log.
+//   - join: the join verb only.
+//
+// Every user may subscribe only under its own inbox prefix
+// (api.InboxPrefix), so no one reads replies meant for another; agents
+// publish stream chunks to the inboxes their requests name.
+type natsAuth struct {
+	// sha256 of the fixed users' passwords: the server holds no plain
+	// password of them.
+	stromd, admin, join [sha256.Size]byte
+	creds               *Credentials
+}
+
+func newNATSAuth(c *Credentials) *natsAuth {
+	return &natsAuth{stromd: sha256.Sum256([]byte(c.Stromd)), admin: sha256.Sum256([]byte(c.Admin)),
+		join: sha256.Sum256([]byte(c.JoinToken)), creds: c}
+}
+
+func passwordIs(want [sha256.Size]byte, got string) bool {
+	h := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(want[:], h[:]) == 1
+}
+
+// Check implements server.Authentication.
+func (a *natsAuth) Check(c server.ClientAuthentication) bool {
+	o := c.GetOpts()
+	if o == nil {
+		return false
 	}
-	jsRead := []string{
-		"$JS.API.INFO", "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES",
-		"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.INFO.>", "$JS.API.CONSUMER.DELETE.>",
-		"$JS.API.CONSUMER.LIST.>", "$JS.API.CONSUMER.NAMES.>", "$JS.API.CONSUMER.MSG.NEXT.>",
-		"$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.>", "$JS.ACK.>",
-	}
-	client := func(name, pw string, extraPub ...string) *server.User {
-		pub := append([]string{api.SubjectPrefix + ".*." + name, "$SRV.>", "strom.node.*.logs", "strom.node.*.exec", "strom.node.*.images", "strom.stdin.>"}, jsRead...)
-		pub = append(pub, extraPub...)
-		return &server.User{
-			Username: name, Password: pw,
-			Permissions: &server.Permissions{
-				Publish:   &server.SubjectPermission{Allow: pub, Deny: []string{events.SubjectPrefix + ".>"}},
-				Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", "strom.node.>", "strom.stdin.>"}},
-				// Replying to a request received (e.g. acknowledging a log
-				// chunk) is allowed; publishing to others' inboxes is not.
-				Response: &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
-			},
+	user, pw := o.Username, o.Password
+	var perms *server.Permissions
+	switch user {
+	case "stromd":
+		if !passwordIs(a.stromd, pw) {
+			return false
 		}
-	}
-	users := []*server.User{
-		{Username: "stromd", Password: c.Stromd}, // full access
-		// The admin may also snapshot the event stream: `strom log
-		// export` reads large ranges that way (projections/export_snapshot.go).
-		client("admin", c.Admin, "$JS.API.STREAM.SNAPSHOT."+events.StreamName, "$JS.SNAPSHOT.ACK."+events.StreamName+".>"),
-		// Agents stream logs and exec output to clients' inboxes.
-		client("agent", c.Agent, "$KV."+events.LeaseBucket+".>", "$JS.API.STREAM.INFO.KV_"+events.LeaseBucket, "_INBOX.>"),
-	}
-	for _, u := range users {
-		h, err := hash(u.Password)
-		if err != nil {
-			return nil, fmt.Errorf("hashing password of %s: %w", u.Username, err)
+	case api.AdminUser:
+		if !passwordIs(a.admin, pw) {
+			return false
 		}
-		u.Password = h
+		perms = adminPermissions()
+	case api.JoinUser:
+		if !passwordIs(a.join, pw) {
+			return false
+		}
+		perms = joinPermissions()
+	default:
+		node, ok := api.NodeOfUser(user)
+		if !ok || api.NodeUser(node) != user {
+			return false
+		}
+		want := sha256.Sum256([]byte(a.creds.NodePassword(node)))
+		if !passwordIs(want, pw) {
+			return false
+		}
+		perms = nodePermissions(node)
 	}
-	return users, nil
+	c.RegisterUser(&server.User{Username: user, Permissions: perms})
+	return true
+}
+
+// jsRead reads the event stream and its consumers (the admin's `strom log
+// export` and direct gets).
+var jsRead = []string{
+	"$JS.API.INFO", "$JS.API.STREAM.INFO.>", "$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES",
+	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.INFO.>", "$JS.API.CONSUMER.DELETE.>",
+	"$JS.API.CONSUMER.LIST.>", "$JS.API.CONSUMER.NAMES.>", "$JS.API.CONSUMER.MSG.NEXT.>",
+	"$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.>", "$JS.ACK.>",
+}
+
+// replies lets a user answer the requests it received (acknowledging a
+// stream chunk, a node answering an exec) without a publish permission on
+// the requester's inbox.
+var replies = &server.ResponsePermission{MaxMsgs: 1, Expires: time.Minute}
+
+func adminPermissions() *server.Permissions {
+	pub := []string{api.SubjectPrefix + ".*." + api.AdminUser, "$SRV.>",
+		"strom.node.*.logs", "strom.node.*.exec", "strom.node.*.images", "strom.node.*.portforward", api.StdinPrefix + ">",
+		"$JS.API.STREAM.SNAPSHOT." + events.StreamName, "$JS.SNAPSHOT.ACK." + events.StreamName + ".>",
+		// hollow nodes: heartbeats
+		"$KV." + events.LeaseBucket + ".>", "$JS.API.STREAM.INFO.KV_" + events.LeaseBucket}
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: append(pub, jsRead...), Deny: []string{events.SubjectPrefix + ".>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{api.InboxPrefix(api.AdminUser) + ".>", "strom.node.>"}},
+		Response:  replies,
+	}
+}
+
+func nodePermissions(node string) *server.Permissions {
+	user, tok := api.NodeUser(node), events.EncodeToken(node)
+	return &server.Permissions{
+		Publish: &server.SubjectPermission{
+			Allow: []string{api.SubjectPrefix + ".*." + user,
+				"_INBOX.>", // stream chunks to the inbox a request named
+				"$KV." + events.LeaseBucket + "." + events.LeaseKey(node), "$JS.API.STREAM.INFO.KV_" + events.LeaseBucket},
+			Deny: []string{events.SubjectPrefix + ".>"},
+		},
+		Subscribe: &server.SubjectPermission{Allow: []string{api.InboxPrefix(user) + ".>",
+			"strom.node." + tok + ".>", api.ServiceFeedSubject, api.StdinPrefix + tok + ".>"}},
+		Response: replies,
+	}
+}
+
+func joinPermissions() *server.Permissions {
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: []string{api.Subject(api.VerbJoin, api.JoinUser)}},
+		Subscribe: &server.SubjectPermission{Allow: []string{api.InboxPrefix(api.JoinUser) + ".>"}},
+	}
 }
 
 // startNATS starts the embedded server and waits until it serves.
@@ -75,21 +152,17 @@ func startNATS(cfg *Config, creds *Credentials, log *zap.Logger) (*server.Server
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	users, err := natsUsers(creds)
-	if err != nil {
-		return nil, err
-	}
 	opts := &server.Options{
-		ServerName:        cfg.NodeName + "-stromd",
-		Host:              host,
-		Port:              port,
-		JetStream:         true,
-		StoreDir:          filepath.Join(cfg.DataDir, "jetstream"),
-		Users:             users,
-		MaxPayload:        8 << 20,
-		NoSigs:            true,
-		JetStreamMaxStore: cfg.MaxStore,
-		SyncAlways:        cfg.FsyncAlways,
+		ServerName:                 cfg.NodeName + "-stromd",
+		Host:                       host,
+		Port:                       port,
+		JetStream:                  true,
+		StoreDir:                   filepath.Join(cfg.DataDir, "jetstream"),
+		CustomClientAuthentication: newNATSAuth(creds),
+		MaxPayload:                 8 << 20,
+		NoSigs:                     true,
+		JetStreamMaxStore:          cfg.MaxStore,
+		SyncAlways:                 cfg.FsyncAlways,
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

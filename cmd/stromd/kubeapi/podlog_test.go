@@ -119,7 +119,7 @@ type streamEnv struct {
 func startStreams(t *testing.T) *streamEnv {
 	t.Helper()
 	d := clustertest.StartStromd(t, func(c *app.Config) { c.APIListen = "127.0.0.1:0" })
-	acfg, err := api.LoadConfig(d.AgentConfig)
+	acfg, err := d.NodeConfig("n1")
 	if err != nil {
 		t.Fatal(err)
 	}
