@@ -93,3 +93,20 @@ func (w *Writer) admits(k *objects.Kind) bool {
 	}
 	return false
 }
+
+type warningsKey struct{}
+
+// WithAdmissionWarnings gives admissions a place for their warnings: the
+// write path makes one per attempt (and tests of an admission their own).
+func WithAdmissionWarnings(ctx context.Context, into *[]string) context.Context {
+	return context.WithValue(ctx, warningsKey{}, into)
+}
+
+// AdmissionWarning adds a warning to the write an admission is deciding
+// (Pod Security's warn mode): the client shows it, as kubectl shows
+// kube-apiserver's Warning headers. Outside an admission it does nothing.
+func AdmissionWarning(ctx context.Context, msg string) {
+	if into, ok := ctx.Value(warningsKey{}).(*[]string); ok {
+		*into = append(*into, msg)
+	}
+}

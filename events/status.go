@@ -32,6 +32,12 @@ func fromStatus(se *apierrors.StatusError, cause error) *Error {
 	return &Error{Reason: reasonFor(st.Reason), Message: st.Message, Details: st.Details, Err: cause}
 }
 
+// FromStatus classifies a metav1.Status an apimachinery-based library
+// answered with (an admission's refusal), keeping its message and details.
+func FromStatus(st *metav1.Status) *Error {
+	return fromStatus(&apierrors.StatusError{ErrStatus: *st}, nil)
+}
+
 // NewNotFound is `<resource>.<group> "<name>" not found`.
 func NewNotFound(k *objects.Kind, name string) *Error {
 	return fromStatus(apierrors.NewNotFound(groupResource(k), name), nil)

@@ -319,13 +319,14 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 		}
 		obj := base
 		done := func(*Result, error) {}
+		var admissionWarnings []string // each attempt's own
 		if m != modeStatus && w.admits(k) {
 			obj = deepCopy(base) // admissions change it: each attempt starts afresh
 			var stored objects.Object
 			if cur.exists() {
 				stored = cur.obj
 			}
-			if done, err = w.admit(ctx, k, obj, stored, o.DryRun); err != nil {
+			if done, err = w.admit(WithAdmissionWarnings(ctx, &admissionWarnings), k, obj, stored, o.DryRun); err != nil {
 				if fromView {
 					return nil, errStale
 				}
@@ -337,7 +338,7 @@ func (w *Writer) write(ctx context.Context, in objects.Object, o WriteOptions, m
 		if err != nil {
 			return nil, err
 		}
-		res.Warnings = warnings
+		res.Warnings = append(append([]string(nil), warnings...), admissionWarnings...)
 		return res, nil
 	})
 }

@@ -33,6 +33,9 @@ type rcluster struct {
 	admin  *api.Client
 	agents map[string]context.CancelFunc
 	done   map[string]chan error
+	// nodeCfg, when set, gives a node's client config (an external NATS
+	// has no node credentials of stromd's making).
+	nodeCfg func(name string) (*api.Config, error)
 }
 
 // startCluster starts stromd (node lease 2 s, eviction after 2 s) and
@@ -73,7 +76,11 @@ func startCluster(t *testing.T, nodes ...string) *rcluster {
 
 func (c *rcluster) startAgent(name string) {
 	c.t.Helper()
-	cfg, err := c.d.NodeConfig(name) // the node's own credential
+	nodeCfg := c.d.NodeConfig // the node's own credential
+	if c.nodeCfg != nil {
+		nodeCfg = c.nodeCfg
+	}
+	cfg, err := nodeCfg(name)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -723,7 +730,11 @@ func TestLeaderFailover(t *testing.T) {
 	if first == "b" {
 		leader, standby = b, a
 	}
-	c := &rcluster{t: t, d: standby, admin: clustertest.AdminClient(t, standby), agents: map[string]context.CancelFunc{}, done: map[string]chan error{}}
+	c := &rcluster{t: t, d: standby, admin: clustertest.AdminClient(t, standby), agents: map[string]context.CancelFunc{}, done: map[string]chan error{},
+		// The test's NATS has no users: the agent connects as anyone.
+		nodeCfg: func(name string) (*api.Config, error) {
+			return &api.Config{Server: ns.ClientURL(), User: api.NodeUser(name)}, nil
+		}}
 	c.startAgent("n1")
 	t.Cleanup(func() { c.stopAgent("n1") })
 	c.apply(deploymentYAML("web", "nginx:1", 2))

@@ -23,6 +23,7 @@ import (
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/alloc"
 	"github.com/strom-project/strom/events/api"
+	"github.com/strom-project/strom/events/podsecurity"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/projections/nodefeed"
 	"github.com/strom-project/strom/projections/servicefeed"
@@ -254,8 +255,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// So is Pod Security admission (namespace labels choose the level).
+	podSecurity, err := podsecurity.New(viewCluster{d.proj})
+	if err != nil {
+		return nil, err
+	}
 	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer"), View: view,
-		Admission: []events.Admission{services}}); err != nil {
+		Admission: []events.Admission{services, podSecurity}}); err != nil {
 		return nil, err
 	}
 	if err := d.proj.Start(ctx); err != nil {
