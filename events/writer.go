@@ -393,6 +393,7 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 			next.SetManagedFields(nil)
 		}
 		next.SetSelfLink("")
+		objects.PrepareCreate(next)
 		return next, TypeCreated, nil
 	}
 	if m == modeCreate {
@@ -422,6 +423,10 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 		}
 		if m == modeApply {
 			keepSystemMetadata(next, cur.obj)
+		}
+		objects.PrepareUpdate(next, cur.obj)
+		if errs := objects.ValidateUpdate(next, cur.obj); len(errs) > 0 {
+			return nil, "", NewInvalid(k, name, errs)
 		}
 		if !specEqual(next, cur.obj) {
 			next.SetGeneration(cur.obj.GetGeneration() + 1)
