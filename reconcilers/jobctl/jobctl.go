@@ -31,15 +31,19 @@ type Reconciler struct {
 	env     manager.Env
 	rec     *ctlutil.Recorder
 	log     *zap.Logger
-	mu      sync.Mutex // guards rnd
+	mu      sync.Mutex // guards rnd, waiting
 	rnd     *rand.Rand
 	planner job.Planner
+	// waiting holds, per Job waiting out a back-off or deadline, the cause
+	// of the reconcile that asked to wait: the requeued reconcile has no
+	// cause of its own, and its writes (a retry's pod) carry this one.
+	waiting map[string]string
 }
 
 // New returns a Job controller.
 func New(env manager.Env) *Reconciler {
 	r := &Reconciler{env: env, log: ctlutil.Log(env, "job"), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		rec: ctlutil.NewRecorder(env, Actor, "job-controller")}
+		rec: ctlutil.NewRecorder(env, Actor, "job-controller"), waiting: map[string]string{}}
 	r.planner = job.Planner{Rand: lockedRand{r}}
 	return r
 }
@@ -94,7 +98,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	}
 	plan := r.planner.Plan(j, pods, r.env.Clock.Now())
 	var seqs ctlutil.Seqs
-	o := ctlutil.Opts(ctx, Actor)
+	o := r.opts(ctx, key, plan.RequeueAfter > 0)
 	if !equality.Semantic.DeepEqual(j.Status, plan.Status) {
 		next := j.DeepCopy()
 		next.Status = plan.Status
@@ -110,7 +114,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	for _, e := range plan.Events {
 		r.rec.Record(ctx, j, e.Type, e.Reason, e.Message)
 	}
-	werr := r.apply(ctx, j, plan, &seqs)
+	werr := r.apply(ctx, j, plan, o, &seqs)
 	if plan.DeleteJob {
 		res, err := r.env.Writer.Delete(ctx, jobKind, ns, name, events.DeleteOptions{Precondition: j.ResourceVersion,
 			Propagation: events.PropagationForeground}, o)
@@ -129,6 +133,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 		return controller.Result{}, werr
 	}
 	return controller.Result{RequeueAfter: plan.RequeueAfter}, nil
+}
+
+// opts are the write options of key's reconcile: the manager's cause,
+// or, on a reconcile requeued after a wait, the cause of the one that
+// asked to wait. wait says whether this reconcile asks to wait in turn.
+func (r *Reconciler) opts(ctx context.Context, key string, wait bool) events.WriteOptions {
+	o := ctlutil.Opts(ctx, Actor)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if o.Cause == "" {
+		o.Cause = r.waiting[key]
+	}
+	if wait && o.Cause != "" {
+		r.waiting[key] = o.Cause
+	} else {
+		delete(r.waiting, key)
+	}
+	return o
 }
 
 // releaseOrphans removes the tracking finalizer from the pods of a Job
@@ -166,13 +188,13 @@ func (r *Reconciler) unfinalize(ctx context.Context, pod *corev1.Pod) (*events.R
 	}
 	next := pod.DeepCopy()
 	next.Finalizers = keep
-	return r.update(ctx, next)
+	return r.update(ctx, next, ctlutil.Opts(ctx, Actor))
 }
 
 // update writes a pod (finalizers) with its resourceVersion as a
 // precondition: a pod that changed is planned again on its next version.
-func (r *Reconciler) update(ctx context.Context, pod *corev1.Pod) (*events.Result, error) {
-	res, err := r.env.Writer.Update(ctx, pod, ctlutil.Opts(ctx, Actor))
+func (r *Reconciler) update(ctx context.Context, pod *corev1.Pod, o events.WriteOptions) (*events.Result, error) {
+	res, err := r.env.Writer.Update(ctx, pod, o)
 	if events.IsConflict(err) || events.IsNotFound(err) {
 		return nil, nil
 	}
@@ -185,8 +207,7 @@ func (r *Reconciler) update(ctx context.Context, pod *corev1.Pod) (*events.Resul
 // apply writes a plan's pod changes, up to 16 at a time: finalizer
 // removals (their uids are in the status just written), then creations
 // and deletions.
-func (r *Reconciler) apply(ctx context.Context, j *batchv1.Job, plan job.Plan, seqs *ctlutil.Seqs) error {
-	o := ctlutil.Opts(ctx, Actor)
+func (r *Reconciler) apply(ctx context.Context, j *batchv1.Job, plan job.Plan, o events.WriteOptions, seqs *ctlutil.Seqs) error {
 	w := r.env.Writer
 	var mu sync.Mutex
 	var errs []error
@@ -209,7 +230,7 @@ func (r *Reconciler) apply(ctx context.Context, j *batchv1.Job, plan job.Plan, s
 		}()
 	}
 	for _, p := range plan.RemoveFinalizers {
-		do(func() (*events.Result, error) { return r.update(ctx, p) })
+		do(func() (*events.Result, error) { return r.update(ctx, p, o) })
 	}
 	wg.Wait()
 	for _, p := range plan.Create {
