@@ -81,16 +81,17 @@ type state struct {
 	active      []*corev1.Pod
 	terminating int
 	failJobMsg  string
-	// history is every finished outcome for back-off: time and success.
-	history []outcome
+	// lastSuccess is the latest pod success; failures the times of the
+	// failures that count (for the back-off after the last success).
+	lastSuccess time.Time
+	failures    []time.Time
 	// ixFailures counts each index's failures, with the latest one's time.
 	ixFailures map[int]outcome
 }
 
 type outcome struct {
-	at        time.Time
-	succeeded bool
-	n         int
+	at time.Time
+	n  int
 }
 
 // Plan computes the actions for j given the pods of its namespace at now.
@@ -210,7 +211,9 @@ func (s *state) count(owned []*corev1.Pod, plan *Plan) {
 		}
 		switch {
 		case pod.Status.Phase == corev1.PodSucceeded:
-			s.history = append(s.history, outcome{at: finishTime(pod), succeeded: true})
+			if at := finishTime(pod); at.After(s.lastSuccess) {
+				s.lastSuccess = at
+			}
 			if pending {
 				s.uncSucc[pod.UID] = true
 				if ix >= 0 {
@@ -240,7 +243,7 @@ func (s *state) count(owned []*corev1.Pod, plan *Plan) {
 				continue
 			}
 			at := finishTime(pod)
-			s.history = append(s.history, outcome{at: at})
+			s.failures = append(s.failures, at)
 			if ix >= 0 {
 				n := indexFailures(pod) + 1
 				if prev := s.ixFailures[ix]; n > prev.n || (n == prev.n && at.After(prev.at)) {
@@ -407,17 +410,16 @@ func backoff(n int, last, now time.Time) time.Duration {
 
 // globalBackoff is the wait after the failures since the last success.
 func (s *state) globalBackoff() time.Duration {
-	h := append([]outcome(nil), s.history...)
-	sort.SliceStable(h, func(a, b int) bool { return h[a].at.Before(h[b].at) })
 	n := 0
 	var last time.Time
-	for _, o := range h {
-		if o.succeeded {
-			n = 0
+	for _, at := range s.failures {
+		if at.Before(s.lastSuccess) {
 			continue
 		}
 		n++
-		last = o.at
+		if at.After(last) {
+			last = at
+		}
 	}
 	return backoff(n, last, s.now)
 }

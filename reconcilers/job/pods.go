@@ -97,9 +97,11 @@ func indexFailures(p *corev1.Pod) int {
 // creation time.
 func finishTime(p *corev1.Pod) time.Time {
 	var t time.Time
-	for _, cs := range append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-		if term := cs.State.Terminated; term != nil && term.FinishedAt.After(t) {
-			t = term.FinishedAt.Time
+	for _, list := range [2][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for i := range list {
+			if term := list[i].State.Terminated; term != nil && term.FinishedAt.After(t) {
+				t = term.FinishedAt.Time
+			}
 		}
 	}
 	if !t.IsZero() {

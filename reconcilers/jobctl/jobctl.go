@@ -2,6 +2,7 @@ package jobctl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -38,12 +39,13 @@ type Reconciler struct {
 	// of the reconcile that asked to wait: the requeued reconcile has no
 	// cause of its own, and its writes (a retry's pod) carry this one.
 	waiting map[string]string
+	cache   podCache
 }
 
 // New returns a Job controller.
 func New(env manager.Env) *Reconciler {
 	r := &Reconciler{env: env, log: ctlutil.Log(env, "job"), rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		rec: ctlutil.NewRecorder(env, Actor, "job-controller"), waiting: map[string]string{}}
+		rec: ctlutil.NewRecorder(env, Actor, "job-controller"), waiting: map[string]string{}, cache: podCache{jobs: map[types.UID]map[string]cachedPod{}}}
 	r.planner = job.Planner{Rand: lockedRand{r}}
 	return r
 }
@@ -70,13 +72,19 @@ func (r *Reconciler) Watches() []manager.Watch {
 	return []manager.Watch{{Resource: "jobs"}, {Resource: "pods", Keys: podKeys}}
 }
 
+// podKeys maps a pod's event to its controlling Job, decoding only the
+// pod's metadata (every pod event of the cluster comes through here).
 func podKeys(ev *events.Event) []string {
-	pod, err := ctlutil.DecodePod(ev)
-	if err != nil {
+	var pod struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	if err := json.Unmarshal(ev.Object, &pod); err != nil {
 		return nil
 	}
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil && ref.Kind == "Job" && ref.APIVersion == batchv1.SchemeGroupVersion.String() {
-		return []string{events.ObjectKey(pod.Namespace, ref.Name)}
+	for _, ref := range pod.Metadata.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller && ref.Kind == "Job" && ref.APIVersion == batchv1.SchemeGroupVersion.String() {
+			return []string{events.ObjectKey(pod.Metadata.Namespace, ref.Name)}
+		}
 	}
 	return nil
 }
@@ -89,10 +97,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 		return controller.Result{}, controller.Terminal(err)
 	}
 	if !ok {
+		r.cache.forget(ns, name)
 		return controller.Result{}, r.releaseOrphans(ctx, ns, name)
 	}
-	pods, err := ctlutil.List[corev1.Pod](r.env.Store, projections.Query{Resource: "pods", Namespace: ns,
-		Fields: fields.OneTermEqualSelector("metadata.ownerReferences.uid", string(j.UID))})
+	pods, err := r.cache.pods(r.env.Store, j)
 	if err != nil {
 		return controller.Result{}, err
 	}
