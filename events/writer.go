@@ -436,6 +436,9 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 	if objectEqual(next, cur.obj) {
 		return nil, "", nil
 	}
+	if m != modeStatus && releasesHeld(cur.obj, next) {
+		typ = TypeDeleted // its last finalizer gone, a held pod goes
+	}
 	return next, typ, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/ctlutil"
 	"github.com/strom-project/strom/reconcilers/ctlutil/ctltest"
@@ -218,8 +219,13 @@ func TestSuspendResume(t *testing.T) {
 	cur := getJob(e, "s")
 	cur.Spec.Suspend = ptr(true)
 	e.Write(cur, "update")
-	reconcile(t, r, "default/s")
-	e.Sync()
+	for i := 0; i < 2; i++ { // deletes the pods, then releases them uncounted (their events re-queue the Job)
+		reconcile(t, r, "default/s")
+		e.Sync()
+	}
+	if n := len(pods(t, e, uid)); n != 0 {
+		t.Fatalf("%d pods kept while suspended", n)
+	}
 	if n := len(running(pods(t, e, uid))); n != 0 {
 		t.Fatalf("%d pods running while suspended", n)
 	}
@@ -288,3 +294,36 @@ func logEvents(t *testing.T, e *ctltest.Env) []*events.Event {
 func ptr[T any](v T) *T { return &v }
 
 var _ manager.Reconciler = (*jobctl.Reconciler)(nil)
+
+// A pod deleted before the Job counted it is held by its tracking
+// finalizer: the controller counts it as failed, drops the finalizer,
+// the pod goes, and the count stays.
+func TestDeletedPodStillCounts(t *testing.T) {
+	e := ctltest.Start(t)
+	j := e.Create(jobJSON("d", `"completions":1,`))
+	uid := string(j.GetUID())
+	r := jobctl.New(e.Env)
+	reconcile(t, r, "default/d")
+	e.Sync()
+	p := pods(t, e, uid)[0]
+	if _, err := e.Writer.Delete(context.Background(), podKindForTest, "default", p.Name, events.DeleteOptions{Now: true}, events.WriteOptions{Actor: "user"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Sync()
+	if e.Get("pods", "default", p.Name, &corev1.Pod{}) == false {
+		t.Fatal("tracked pod removed before the Job counted it")
+	}
+	reconcile(t, r, "default/d")
+	e.Sync()
+	if e.Get("pods", "default", p.Name, &corev1.Pod{}) {
+		t.Fatal("pod kept after its finalizer went")
+	}
+	reconcile(t, r, "default/d")
+	e.Sync()
+	cur := getJob(e, "d")
+	if cur.Status.Failed != 1 || len(cur.Status.UncountedTerminatedPods.Failed) != 0 {
+		t.Fatalf("status %+v", cur.Status)
+	}
+}
+
+var podKindForTest = objects.ByKind("Pod")

@@ -192,3 +192,19 @@ func TestIndexedJobOnHollowNodes(t *testing.T) {
 		t.Fatalf("indexes %v", got)
 	}
 }
+
+// ttlSecondsAfterFinished: the finished Job is deleted (foreground), and
+// the garbage collector removes its pods first.
+func TestJobTTLOnHollowNodes(t *testing.T) {
+	c := startCluster(t, "n1")
+	c.apply(hollowJobYAML("brief", "  completions: 2\n  ttlSecondsAfterFinished: 1", "50ms", 0))
+	logtest.Eventually(t, 60*time.Second, func() error {
+		if c.exists("jobs", "default", "brief") {
+			return fmt.Errorf("job still there")
+		}
+		if n := len(c.pods("default", "batch.kubernetes.io/job-name=brief")); n != 0 {
+			return fmt.Errorf("%d pods left", n)
+		}
+		return nil
+	})
+}
