@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -36,6 +37,7 @@ const (
 	ruleTerminate                   // a Namespace: marked deleting, status.phase Terminating
 	ruleFinalize                    // the propagation policy's finalizer added, marked deleting
 	ruleGraceful                    // a pod on a node: marked deleting with its grace period
+	ruleHold                        // a pod a Job still has to count: marked deleted (grace 0), removed when its finalizer goes
 )
 
 func (r deleteRule) String() string {
@@ -46,6 +48,8 @@ func (r deleteRule) String() string {
 		return "finalize"
 	case ruleGraceful:
 		return "graceful"
+	case ruleHold:
+		return "hold"
 	}
 	return "remove"
 }
@@ -54,7 +58,15 @@ func (r deleteRule) String() string {
 // the API always did, a Pod ignores the propagation policy (pods have no
 // dependents Strom tracks): a pod bound to a node is deleted gracefully,
 // its node finishing, and an unbound pod goes at once.
+//
+// A pod carrying the Job controller's tracking finalizer is never removed
+// before the controller has counted it: where it would be removed (at
+// once, or by its node finishing) it is held, marked deleting with grace
+// 0, and the update that drops the finalizer removes it (holdsForJob).
 func chooseDelete(k *objects.Kind, cur objects.Object, d DeleteOptions) deleteRule {
+	if pod, ok := cur.(*corev1.Pod); ok && hasFinalizer(cur, batchv1.JobTrackingFinalizer) && (d.Now || pod.Spec.NodeName == "") {
+		return ruleHold
+	}
 	switch {
 	case d.Now:
 		return ruleRemove
@@ -123,6 +135,8 @@ func (w *Writer) Delete(ctx context.Context, k *objects.Kind, ns, name string, d
 				grace = cur.obj.(*corev1.Pod).Spec.TerminationGracePeriodSeconds
 			}
 			return w.markAttempt(ctx, k, cur, mark{grace: grace}, o)
+		case ruleHold:
+			return w.markAttempt(ctx, k, cur, mark{grace: new(int64), final: true}, o)
 		}
 		return w.removeAttempt(ctx, k, cur, o)
 	})
@@ -155,6 +169,7 @@ type mark struct {
 	grace       *int64 // deletionGracePeriodSeconds, when the mark is new
 	finalizer   string // added if missing
 	terminating bool   // a Namespace's status.phase Terminating
+	final       bool   // the grace period is over: deletionGracePeriodSeconds 0 even if marked before
 }
 
 // markAttempt marks cur deleting in one event: deletionTimestamp (and
@@ -167,6 +182,10 @@ func (w *Writer) markAttempt(ctx context.Context, k *objects.Kind, cur *current,
 		now := metav1.NewTime(w.clock.Now().UTC().Truncate(time.Second))
 		next.SetDeletionTimestamp(&now)
 		next.SetDeletionGracePeriodSeconds(mk.grace)
+		typ = TypeUpdated
+	}
+	if g := next.GetDeletionGracePeriodSeconds(); mk.final && (g == nil || *g != 0) {
+		next.SetDeletionGracePeriodSeconds(new(int64))
 		typ = TypeUpdated
 	}
 	if mk.finalizer != "" && !hasFinalizer(next, mk.finalizer) {
@@ -183,6 +202,18 @@ func (w *Writer) markAttempt(ctx context.Context, k *objects.Kind, cur *current,
 		return &Result{Outcome: Unchanged, Object: cur.obj, Seq: cur.seq}, nil
 	}
 	return w.append(ctx, k, next, typ, cur.seq, o)
+}
+
+// releasesHeld reports whether an update of cur to next removes a held
+// pod (ruleHold): cur is deleting with its grace period over (or was
+// never bound) and next drops the last finalizer.
+func releasesHeld(cur, next objects.Object) bool {
+	pod, ok := cur.(*corev1.Pod)
+	if !ok || pod.DeletionTimestamp == nil || len(next.GetFinalizers()) > 0 || len(pod.Finalizers) == 0 {
+		return false
+	}
+	g := pod.DeletionGracePeriodSeconds
+	return pod.Spec.NodeName == "" || (g != nil && *g == 0)
 }
 
 func hasFinalizer(obj objects.Object, fin string) bool {

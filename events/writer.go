@@ -394,6 +394,7 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 			next.SetManagedFields(nil)
 		}
 		next.SetSelfLink("")
+		objects.PrepareCreate(next)
 		return next, TypeCreated, nil
 	}
 	if m == modeCreate {
@@ -424,6 +425,10 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 		if m == modeApply {
 			keepSystemMetadata(next, cur.obj)
 		}
+		objects.PrepareUpdate(next, cur.obj)
+		if errs := objects.ValidateUpdate(next, cur.obj); len(errs) > 0 {
+			return nil, "", NewInvalid(k, name, errs)
+		}
 		if !specEqual(next, cur.obj) {
 			next.SetGeneration(cur.obj.GetGeneration() + 1)
 		}
@@ -431,6 +436,9 @@ func (w *Writer) next(k *objects.Kind, obj objects.Object, cur *current, m mode)
 	next.SetResourceVersion(cur.obj.GetResourceVersion())
 	if objectEqual(next, cur.obj) {
 		return nil, "", nil
+	}
+	if m != modeStatus && releasesHeld(cur.obj, next) {
+		typ = TypeDeleted // its last finalizer gone, a held pod goes
 	}
 	return next, typ, nil
 }

@@ -1,6 +1,7 @@
 package objects
 
 import (
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -28,4 +29,34 @@ func ValidateWrite(obj Object) field.ErrorList {
 // dropped.
 func Warnings(obj Object) []string {
 	return warningsFor(obj)
+}
+
+// PrepareCreate fills in what a new object gets once the write path has
+// given it its uid: a Job's generated selector and template labels.
+func PrepareCreate(obj Object) {
+	if j, ok := obj.(*batchv1.Job); ok {
+		prepareJobCreate(j)
+	}
+}
+
+// PrepareUpdate carries over, into an update or apply of cur, what the
+// cluster generated and the incoming object leaves out (a Job's selector
+// and template labels).
+func PrepareUpdate(next, cur Object) {
+	if j, ok := next.(*batchv1.Job); ok {
+		if c, ok := cur.(*batchv1.Job); ok {
+			prepareJobUpdate(j, c)
+		}
+	}
+}
+
+// ValidateUpdate checks the rules that depend on the stored object:
+// fields that are immutable once created.
+func ValidateUpdate(next, cur Object) field.ErrorList {
+	if j, ok := next.(*batchv1.Job); ok {
+		if c, ok := cur.(*batchv1.Job); ok {
+			return validateJobUpdate(j, c)
+		}
+	}
+	return nil
 }

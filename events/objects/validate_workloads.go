@@ -174,32 +174,6 @@ func validateStatefulSet(ss *appsv1.StatefulSet) field.ErrorList {
 	return errs
 }
 
-var jobRestartPolicies = []corev1.RestartPolicy{corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}
-
-// validateJobSpec checks a Job's spec or a CronJob's job template spec.
-func validateJobSpec(s *batchv1.JobSpec, p *field.Path) field.ErrorList {
-	errs := nonNegativePtr32(s.Parallelism, p.Child("parallelism"))
-	errs = append(errs, nonNegativePtr32(s.Completions, p.Child("completions"))...)
-	errs = append(errs, nonNegativePtr32(s.BackoffLimit, p.Child("backoffLimit"))...)
-	errs = append(errs, nonNegativePtr32(s.TTLSecondsAfterFinished, p.Child("ttlSecondsAfterFinished"))...)
-	if a := s.ActiveDeadlineSeconds; a != nil && *a <= 0 {
-		errs = append(errs, field.Invalid(p.Child("activeDeadlineSeconds"), *a, "must be greater than 0"))
-	}
-	if m := s.CompletionMode; m != nil {
-		errs = append(errs, validateEnum(*m, []batchv1.CompletionMode{batchv1.NonIndexedCompletion, batchv1.IndexedCompletion}, p.Child("completionMode"))...)
-		if *m == batchv1.IndexedCompletion && s.Completions == nil {
-			errs = append(errs, field.Required(p.Child("completions"), "when completion mode is Indexed"))
-		}
-	}
-	if s.BackoffLimitPerIndex != nil && (s.CompletionMode == nil || *s.CompletionMode != batchv1.IndexedCompletion) {
-		errs = append(errs, field.Forbidden(p.Child("backoffLimitPerIndex"), "requires indexed completion mode"))
-	}
-	// Kubernetes generates a Job's selector from its uid; one given by
-	// the user must still select the template.
-	errs = append(errs, validateSelectorAndTemplate(s.Selector, false, &s.Template, jobRestartPolicies, p)...)
-	return errs
-}
-
 var concurrencyPolicies = []batchv1.ConcurrencyPolicy{batchv1.AllowConcurrent, batchv1.ForbidConcurrent, batchv1.ReplaceConcurrent}
 
 func validateCronJob(c *batchv1.CronJob) field.ErrorList {

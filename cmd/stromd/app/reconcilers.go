@@ -4,6 +4,7 @@ import (
 	"github.com/strom-project/strom/reconcilers/deploymentctl"
 	"github.com/strom-project/strom/reconcilers/endpoints"
 	"github.com/strom-project/strom/reconcilers/gc"
+	"github.com/strom-project/strom/reconcilers/jobctl"
 	"github.com/strom-project/strom/reconcilers/manager"
 	"github.com/strom-project/strom/reconcilers/namespace"
 	"github.com/strom-project/strom/reconcilers/nodeipam"
@@ -43,6 +44,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			replicasetctl.New(env),
 			replicasetctl.NewReplicationControllers(env),
 			deploymentctl.New(env),
+			jobctl.New(env),
 			gc.New(env),
 			namespace.New(env),
 			nodelifecycle.New(env, o.NodeLifecycle),
