@@ -76,7 +76,7 @@ func (r *Reconciler) podKeys(ev *events.Event) []string {
 	if ev.Type != events.TypeDeleted {
 		return nil
 	}
-	pod, err := ctlutil.DecodePod(ev)
+	pod, err := ctlutil.DecodeMeta(ev)
 	if err != nil {
 		return nil
 	}

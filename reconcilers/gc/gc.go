@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -184,7 +185,7 @@ func (r *Reconciler) collect(ctx context.Context, e *projections.Entry, obj obje
 			continue
 		}
 		live = append(live, ref)
-		if owner.GetDeletionTimestamp() != nil && hasFinalizer(owner, FinalizerForeground) {
+		if owner.DeletionTimestamp != nil && slices.Contains(owner.Finalizers, FinalizerForeground) {
 			ownerDeleting = true
 		}
 	}
@@ -203,8 +204,10 @@ func (r *Reconciler) collect(ctx context.Context, e *projections.Entry, obj obje
 	return nil
 }
 
-// owner returns the object a reference names if it exists with that uid.
-func (r *Reconciler) owner(ref metav1.OwnerReference, ns string) (objects.Object, bool) {
+// owner returns the metadata of the object a reference names if it
+// exists with that uid. Only the metadata is decoded: every dependent's
+// event asks for its owners, and an owner such as a Job changes often.
+func (r *Reconciler) owner(ref metav1.OwnerReference, ns string) (*metav1.ObjectMeta, bool) {
 	k := objects.ByKind(ref.Kind)
 	if k == nil {
 		return nil, false
@@ -216,11 +219,13 @@ func (r *Reconciler) owner(ref metav1.OwnerReference, ns string) (objects.Object
 	if !ok || e.UID != string(ref.UID) {
 		return nil, false
 	}
-	obj, err := e.Object()
-	if err != nil {
+	var o struct {
+		Metadata metav1.ObjectMeta `json:"metadata"`
+	}
+	if err := json.Unmarshal(e.Data, &o); err != nil {
 		return nil, false
 	}
-	return obj, true
+	return &o.Metadata, true
 }
 
 // delete removes a dependent: pods gracefully, other objects for good or,

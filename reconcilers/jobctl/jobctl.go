@@ -2,7 +2,6 @@ package jobctl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -75,15 +74,13 @@ func (r *Reconciler) Watches() []manager.Watch {
 // podKeys maps a pod's event to its controlling Job, decoding only the
 // pod's metadata (every pod event of the cluster comes through here).
 func podKeys(ev *events.Event) []string {
-	var pod struct {
-		Metadata metav1.ObjectMeta `json:"metadata"`
-	}
-	if err := json.Unmarshal(ev.Object, &pod); err != nil {
+	meta, err := ctlutil.DecodeMeta(ev)
+	if err != nil {
 		return nil
 	}
-	for _, ref := range pod.Metadata.OwnerReferences {
+	for _, ref := range meta.OwnerReferences {
 		if ref.Controller != nil && *ref.Controller && ref.Kind == "Job" && ref.APIVersion == batchv1.SchemeGroupVersion.String() {
-			return []string{events.ObjectKey(pod.Metadata.Namespace, ref.Name)}
+			return []string{events.ObjectKey(meta.Namespace, ref.Name)}
 		}
 	}
 	return nil

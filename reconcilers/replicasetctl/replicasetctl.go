@@ -74,7 +74,7 @@ func (r *Reconciler) Watches() []manager.Watch {
 }
 
 func (r *Reconciler) podKeys(ev *events.Event) []string {
-	pod, err := ctlutil.DecodePod(ev)
+	pod, err := ctlutil.DecodeMeta(ev) // every pod event comes here: metadata only
 	if err != nil {
 		return nil
 	}

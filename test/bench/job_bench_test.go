@@ -53,7 +53,7 @@ func runJobBench(b *testing.B, completions, parallelism int32, nodes int) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg, err := api.LoadConfig(d.AgentConfig)
+	cfg, err := api.LoadConfig(d.AdminConfig) // hollow nodes of many names: the admin's config
 	if err != nil {
 		b.Fatal(err)
 	}
