@@ -104,28 +104,26 @@ func DecodeManifests(r io.Reader, source string) ([]Manifest, error) {
 	head, _ := br.Peek(512)
 	trimmed := bytes.TrimLeftFunc(head, unicode.IsSpace)
 	var docs [][]byte
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var arr []json.RawMessage
-		if err := json.NewDecoder(br).Decode(&arr); err != nil {
-			return nil, fmt.Errorf("%s: malformed JSON: %w", source, err)
+	if len(trimmed) > 0 && (trimmed[0] == '[' || trimmed[0] == '{') {
+		data, err := io.ReadAll(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading: %w", source, err)
 		}
-		for _, a := range arr {
-			docs = append(docs, a)
+		docs, err = jsonDocuments(data)
+		switch {
+		case err == nil:
+		case trimmed[0] == '{' && errors.As(err, new(*firstValueError)):
+			// A YAML flow mapping ({kind: Pod, ...}) is YAML, not JSON.
+			if docs, err = yamlDocuments(bufio.NewReader(bytes.NewReader(data)), source); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("%s: %w", source, err)
 		}
 	} else {
-		yr := utilyaml.NewYAMLReader(br)
-		for {
-			doc, err := yr.Read()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: reading document: %w", source, err)
-			}
-			if len(bytes.TrimSpace(stripComments(doc))) == 0 {
-				continue
-			}
-			docs = append(docs, doc)
+		var err error
+		if docs, err = yamlDocuments(br, source); err != nil {
+			return nil, err
 		}
 	}
 	var out []Manifest
@@ -144,6 +142,70 @@ func DecodeManifests(r io.Reader, source string) ([]Manifest, error) {
 		}
 	}
 	return out, nil
+}
+
+// firstValueError: the stream's first value is not JSON at all (it may
+// be YAML).
+type firstValueError struct{ err error }
+
+func (e *firstValueError) Error() string { return "malformed JSON at byte 1: " + e.err.Error() }
+
+// jsonDocuments splits a JSON stream into documents: one or more
+// objects or arrays of objects, one after another as kubectl accepts
+// them. Anything that does not decode in full, such as trailing garbage,
+// is an error naming the byte where it starts.
+func jsonDocuments(data []byte) ([][]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var docs [][]byte
+	for n := 0; ; n++ {
+		start := dec.InputOffset()
+		var v json.RawMessage
+		err := dec.Decode(&v)
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			if n == 0 {
+				return nil, &firstValueError{err}
+			}
+			at := start + int64(len(data[start:])-len(bytes.TrimLeftFunc(data[start:], unicode.IsSpace)))
+			return nil, fmt.Errorf("malformed JSON at byte %d (after %d document(s)): %v", at+1, n, err)
+		}
+		switch bytes.TrimSpace(v)[0] {
+		case '[':
+			var arr []json.RawMessage
+			if err := json.Unmarshal(v, &arr); err != nil {
+				return nil, fmt.Errorf("malformed JSON array at byte %d: %w", start+1, err)
+			}
+			for _, a := range arr {
+				docs = append(docs, a)
+			}
+		case '{':
+			docs = append(docs, v)
+		default:
+			return nil, fmt.Errorf("malformed JSON at byte %d: want an object or an array of objects, got %.20s", start+1, bytes.TrimSpace(v))
+		}
+	}
+}
+
+// yamlDocuments splits multi-document YAML at "---", skipping empty
+// documents.
+func yamlDocuments(br *bufio.Reader, source string) ([][]byte, error) {
+	var docs [][]byte
+	yr := utilyaml.NewYAMLReader(br)
+	for {
+		doc, err := yr.Read()
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading document: %w", source, err)
+		}
+		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+			continue
+		}
+		docs = append(docs, doc)
+	}
 }
 
 // expandList returns the items of a kind: List document, or the document.
