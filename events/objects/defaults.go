@@ -68,6 +68,7 @@ func defaultObject(obj Object) {
 		}
 	case *corev1.Secret:
 		setIfEmpty(&o.Type, corev1.SecretTypeOpaque)
+		mergeStringData(o)
 	case *corev1.PersistentVolume:
 		setIfEmpty(&o.Spec.PersistentVolumeReclaimPolicy, corev1.PersistentVolumeReclaimRetain)
 		setIfNil(&o.Spec.VolumeMode, corev1.PersistentVolumeFilesystem)
@@ -131,6 +132,11 @@ func defaultPod(p *corev1.Pod) {
 		}
 	}
 	setIfNil(&p.Spec.EnableServiceLinks, corev1.DefaultEnableServiceLinks)
+	// The ServiceAccount admission plugin's default account, and the
+	// deprecated spec.serviceAccount mirrored as core/v1 serves it.
+	setIfEmpty(&p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount)
+	setIfEmpty(&p.Spec.ServiceAccountName, "default")
+	p.Spec.DeprecatedServiceAccount = p.Spec.ServiceAccountName
 	defaultPodSpec(&p.Spec)
 }
 
@@ -481,4 +487,21 @@ func fillMissing(dst, from corev1.ResourceList) corev1.ResourceList {
 		dst[name] = q.DeepCopy()
 	}
 	return dst
+}
+
+// mergeStringData folds a Secret's write-only stringData into data, its
+// values winning over data's, and drops it, as Kubernetes does on every
+// write: consumers read data, and stringData is never stored or served.
+func mergeStringData(s *corev1.Secret) {
+	if len(s.StringData) == 0 {
+		s.StringData = nil
+		return
+	}
+	if s.Data == nil {
+		s.Data = make(map[string][]byte, len(s.StringData))
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
 }

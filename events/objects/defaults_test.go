@@ -75,6 +75,8 @@ func TestDefaultPod(t *testing.T) {
 	checkPtr(t, "terminationGracePeriodSeconds", s.TerminationGracePeriodSeconds, 30)
 	check(t, "schedulerName", s.SchedulerName, "default-scheduler")
 	checkPtr(t, "enableServiceLinks", s.EnableServiceLinks, true)
+	check(t, "serviceAccountName", s.ServiceAccountName, "default")
+	check(t, "serviceAccount (deprecated, mirrored)", s.DeprecatedServiceAccount, "default")
 	if s.SecurityContext == nil || !equality.Semantic.DeepEqual(*s.SecurityContext, corev1.PodSecurityContext{}) {
 		t.Errorf("securityContext = %+v, want empty", s.SecurityContext)
 	}
@@ -276,5 +278,32 @@ func TestDefaultOtherKinds(t *testing.T) {
 	node := decodeDefault[*corev1.Node](t, "apiVersion: v1\nkind: Node\nmetadata: {name: node-1}\nstatus: {capacity: {cpu: '4'}}")
 	if q := node.Status.Allocatable[corev1.ResourceCPU]; q.String() != "4" {
 		t.Errorf("allocatable cpu = %s, want capacity 4", q.String())
+	}
+}
+
+func TestDefaultPodServiceAccount(t *testing.T) {
+	p := decodeDefault[*corev1.Pod](t, podDoc(`{serviceAccount: old, containers: [{name: c, image: busybox}]}`))
+	check(t, "serviceAccountName from the deprecated field", p.Spec.ServiceAccountName, "old")
+	p = decodeDefault[*corev1.Pod](t, podDoc(`{serviceAccountName: builder, containers: [{name: c, image: busybox}]}`))
+	check(t, "serviceAccountName kept", p.Spec.ServiceAccountName, "builder")
+	check(t, "serviceAccount mirrored", p.Spec.DeprecatedServiceAccount, "builder")
+}
+
+// A Secret's stringData is merged into data (winning over data's value
+// for the same key) and never stored.
+func TestDefaultSecretMergesStringData(t *testing.T) {
+	s := decodeDefault[*corev1.Secret](t, `{apiVersion: v1, kind: Secret, metadata: {name: s},
+  data: {user: YWRtaW4=, password: b2xk}, stringData: {password: new, token: t0k}}`)
+	if s.StringData != nil {
+		t.Errorf("stringData kept: %v", s.StringData)
+	}
+	want := map[string]string{"user": "admin", "password": "new", "token": "t0k"}
+	if len(s.Data) != len(want) {
+		t.Errorf("data = %v, want %v", s.Data, want)
+	}
+	for k, v := range want {
+		if string(s.Data[k]) != v {
+			t.Errorf("data[%s] = %q, want %q", k, s.Data[k], v)
+		}
 	}
 }

@@ -9,8 +9,10 @@ import (
 	"github.com/strom-project/strom/reconcilers/namespace"
 	"github.com/strom-project/strom/reconcilers/nodeipam"
 	"github.com/strom-project/strom/reconcilers/nodelifecycle"
+	"github.com/strom-project/strom/reconcilers/podgc"
 	"github.com/strom-project/strom/reconcilers/replicasetctl"
 	"github.com/strom-project/strom/reconcilers/schedulerctl"
+	"github.com/strom-project/strom/reconcilers/serviceaccount"
 	"github.com/strom-project/strom/reconcilers/svcalloc"
 )
 
@@ -47,6 +49,8 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			jobctl.New(env),
 			gc.New(env),
 			namespace.New(env),
+			serviceaccount.New(env),
+			podgc.New(env),
 			nodelifecycle.New(env, o.NodeLifecycle),
 			endpoints.New(env),                    // services issue
 			endpoints.NewSlices(env),              // EndpointSlices beside the Endpoints

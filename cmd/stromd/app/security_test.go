@@ -213,7 +213,7 @@ func TestRepliesAndStdinArePrivate(t *testing.T) {
 	}
 	_ = nc.Flush()
 	r := must(t, admin, api.VerbGet, &api.Request{Resource: "secrets", Namespace: "default", Name: "top"})
-	if !strings.Contains(string(r.Object), "hunter2") {
+	if !strings.Contains(string(r.Object), "aHVudGVyMg==") { // hunter2, merged from stringData into data
 		t.Fatalf("the admin's own read: %s", r.Object)
 	}
 	time.Sleep(200 * time.Millisecond)
