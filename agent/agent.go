@@ -60,8 +60,11 @@ type Config struct {
 	// assigned the node a pod CIDR (real pods need it; hollow ones don't).
 	WaitForPodCIDR bool
 	Version        string
-	Clock          clock.PassiveClock
-	Logger         *zap.Logger
+	// SystemInfo is the machine's identity for status.nodeInfo
+	// (HostSystemInfo); nil for hollow nodes.
+	SystemInfo *corev1.NodeSystemInfo
+	Clock      clock.PassiveClock
+	Logger     *zap.Logger
 }
 
 func (c *Config) defaults() {
@@ -144,6 +147,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if h, ok := pm.(RuntimeHealth); ok {
 		go a.watchRuntime(ctx, h, cfg.RuntimeCheck)
+	}
+	if v, ok := pm.(RuntimeVersioner); ok {
+		go a.reportRuntimeVersion(ctx, v)
 	}
 	if src, ok := pm.(PressureSource); ok {
 		go a.watchPressure(ctx, src, cfg.PressureCheck)
@@ -249,8 +255,7 @@ func (a *Agent) register(ctx context.Context) (*corev1.Node, error) {
 			Capacity: a.cfg.Capacity, Allocatable: a.cfg.Capacity,
 			Conditions: []corev1.NodeCondition{ready},
 			Addresses:  a.addresses(),
-			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: a.cfg.Version, OperatingSystem: goruntime.GOOS,
-				Architecture: goruntime.GOARCH, ContainerRuntimeVersion: "containerd"},
+			NodeInfo:   a.withSystemInfo(""),
 		},
 	}
 	cur, err := getNode(ctx, a.cfg.Client, a.cfg.NodeName)
@@ -271,7 +276,11 @@ func (a *Agent) register(ctx context.Context) (*corev1.Node, error) {
 	// if it was not Ready.
 	next := cur.DeepCopy()
 	next.Status.Capacity, next.Status.Allocatable = want.Status.Capacity, want.Status.Allocatable
-	next.Status.Addresses, next.Status.NodeInfo = want.Status.Addresses, want.Status.NodeInfo
+	next.Status.Addresses = want.Status.Addresses
+	if rv := cur.Status.NodeInfo.ContainerRuntimeVersion; rv != "" {
+		want.Status.NodeInfo.ContainerRuntimeVersion = rv // kept until the runtime answers again
+	}
+	next.Status.NodeInfo = want.Status.NodeInfo
 	next.Status.Conditions, _ = withReady(next.Status.Conditions, ready)
 	data, _ := json.Marshal(next)
 	resp, err := a.cfg.Client.Do(ctx, api.VerbStatus, &api.Request{Object: data})

@@ -160,6 +160,9 @@ func (p realPods) RuntimeHealthy(ctx context.Context) error {
 	return nil
 }
 
+// RuntimeVersion implements RuntimeVersioner.
+func (p realPods) RuntimeVersion(ctx context.Context) (string, error) { return p.rt.Version(ctx) }
+
 // Pressure implements PressureSource.
 func (p realPods) Pressure() (PressureSample, PressureThresholds, error) {
 	th := DefaultPressureThresholds

@@ -99,7 +99,12 @@ func newCommand() *cobra.Command {
 				return err
 			}
 			rc.Conn = client.Conn()
-			return agent.Run(ctx, agent.Config{NodeName: o.nodeName, NodeIP: o.nodeIP, Client: client, Conn: client.Conn(),
+			nodeIP := o.nodeIP
+			if nodeIP == "" {
+				nodeIP = agent.DefaultNodeIP() // the Node's InternalIP only; services keep listening on every address
+			}
+			info := agent.HostSystemInfo("/")
+			return agent.Run(ctx, agent.Config{NodeName: o.nodeName, NodeIP: nodeIP, SystemInfo: &info, Client: client, Conn: client.Conn(),
 				Pods: agent.RealPods(rc), WaitForPodCIDR: true, ManifestDir: o.real.manifestDir,
 				Version: "strom-" + version, Logger: log})
 		},
@@ -110,7 +115,7 @@ func newCommand() *cobra.Command {
 	f.StringVar(&o.token, "token", "", "join: the cluster's join token (<data-dir>/join-token on the first server); the node's own credential is written to --config")
 	f.StringVar(&o.tokenFile, "token-file", "", "join: read the join token from this file")
 	f.StringVar(&o.nodeName, "node-name", "", "node name (default: hostname)")
-	f.StringVar(&o.nodeIP, "node-ip", "", "node's internal IP address")
+	f.StringVar(&o.nodeIP, "node-ip", "", "node's InternalIP (default: the address of the default route's interface)")
 	f.IntVar(&o.hollow, "hollow", 0, "run this many hollow nodes (no containers) named <node-name>-<i>, for scale tests")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "console", "console or json")

@@ -29,7 +29,7 @@ var agentFlags agentOptions
 func addAgentFlags(f *pflag.FlagSet, o *agentOptions) {
 	f.StringVar(&o.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd socket for the node agent")
 	f.StringVar(&o.rootDir, "agent-root-dir", "/var/lib/strom/agent", "the node agent's pod volumes, sandboxes and CNI state")
-	f.StringVar(&o.nodeIP, "node-ip", "", "this node's internal IP address")
+	f.StringVar(&o.nodeIP, "node-ip", "", "this node's InternalIP (default: the address of the default route's interface)")
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "cluster DNS addresses (comma-separated) written to pods' resolv.conf")
 	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
 	f.StringVar(&o.manifestDir, "manifest-dir", "", "directory of static pod manifests the node agent keeps running")
@@ -56,8 +56,13 @@ func agentFunc(o *agentOptions) app.AgentFunc {
 			rc.Services = &agent.ServicesConfig{ServiceCIDR: env.ServiceCIDR, ClusterCIDR: env.ClusterCIDR, NodeIP: o.nodeIP,
 				NoDNS: o.clusterDNS != "", ProxyMode: o.proxyMode}
 		}
+		nodeIP := o.nodeIP
+		if nodeIP == "" {
+			nodeIP = agent.DefaultNodeIP() // the Node's InternalIP only; services keep listening on every address
+		}
+		info := agent.HostSystemInfo("/")
 		return agent.Run(ctx, agent.Config{
-			NodeName: env.NodeName, NodeIP: o.nodeIP, Client: env.Client, Conn: env.Conn,
+			NodeName: env.NodeName, NodeIP: nodeIP, SystemInfo: &info, Client: env.Client, Conn: env.Conn,
 			Pods: agent.RealPods(rc), WaitForPodCIDR: true, ManifestDir: o.manifestDir, Version: "strom-" + app.Version, Logger: env.Logger,
 		})
 	}

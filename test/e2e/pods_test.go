@@ -101,7 +101,8 @@ func startRealNodeWith(t testing.TB, o nodeOptions) *realNode {
 		Services: services, Pressure: o.pressure, CNIPluginDirs: o.cniDirs,
 	}
 	go func() {
-		done <- agent.Run(ctx, agent.Config{NodeName: "node-1", NodeIP: "10.99.0.1", Client: ac, Conn: ac.Conn(),
+		info := agent.HostSystemInfo("/")
+		done <- agent.Run(ctx, agent.Config{NodeName: "node-1", NodeIP: "10.99.0.1", SystemInfo: &info, Client: ac, Conn: ac.Conn(),
 			Pods: agent.RealPods(rc), WaitForPodCIDR: true, Resync: 2 * time.Second, RuntimeCheck: o.runtimeCheck, PressureCheck: time.Second})
 	}()
 	// Stop the agent before containerd and the netns go (cleanups run LIFO).
@@ -151,6 +152,25 @@ func (n *realNode) pod(t testing.TB, name string) (*corev1.Pod, error) {
 
 func TestRealPodsEndToEnd(t *testing.T) {
 	n := startRealNode(t, nil)
+	// The node reports the machine and its runtime as kubelet does:
+	// strom get nodes -o wide shows them.
+	logtest.Eventually(t, 20*time.Second, func() error {
+		out, err := n.strom(t, "get", "nodes", "-o", "wide")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], "CONTAINER-RUNTIME") {
+			return fmt.Errorf("get nodes -o wide: %q", out)
+		}
+		kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+		for _, want := range []string{"10.99.0.1", strings.TrimSpace(string(kernel)), "containerd://1."} {
+			if !strings.Contains(lines[1], want) {
+				return fmt.Errorf("node row %q lacks %q", lines[1], want)
+			}
+		}
+		return nil
+	})
 	n.apply(t, `apiVersion: v1
 kind: ConfigMap
 metadata: {name: greeting}
