@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/objects"
 	"github.com/strom-project/strom/projections"
 	"github.com/strom-project/strom/reconcilers/cronjob"
 	"github.com/strom-project/strom/reconcilers/cronjobctl"
@@ -214,4 +216,30 @@ func logEvents(t *testing.T, e *ctltest.Env) []*events.Event {
 		out = append(out, ev)
 	}
 	return out
+}
+
+// The write path refuses an invalid CronJob as Invalid, naming the
+// field, and stores nothing.
+func TestInvalidCronJobRefused(t *testing.T) {
+	e := ctltest.Start(t)
+	long := strings.Repeat("a", 53)
+	for _, tc := range []struct{ manifest, field string }{
+		{cronJSON("bad", `"schedule":"61 * * * *",`), "spec.schedule"},
+		{cronJSON("bad", `"schedule":"@daily","timeZone":"Mars/Olympus",`), "spec.timeZone"},
+		{cronJSON("bad", `"schedule":"TZ=UTC 0 * * * *","timeZone":"UTC",`), "spec.schedule"},
+		{cronJSON(long, `"schedule":"@daily",`), "metadata.name"},
+	} {
+		obj, _, err := objects.DecodeJSON([]byte(tc.manifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := e.Log.LastSeq(t)
+		_, err = e.Writer.Create(context.Background(), obj, events.WriteOptions{Actor: "test"})
+		if !events.IsInvalid(err) || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: error %v, want Invalid naming %s", tc.field, err, tc.field)
+		}
+		if e.Log.LastSeq(t) != before || e.Count("cronjobs", "default") != 0 {
+			t.Errorf("%s: a refused CronJob was written", tc.field)
+		}
+	}
 }
