@@ -243,3 +243,25 @@ func TestInvalidCronJobRefused(t *testing.T) {
 		}
 	}
 }
+
+// A Job of the schedule's name that the CronJob does not control (made
+// by hand) is left alone: the create hits AlreadyExists, which is no
+// error, and the status does not claim it.
+func TestForeignJobOfTheSameName(t *testing.T) {
+	e := ctltest.Start(t)
+	e.Create(cronJSON("tick", `"schedule":"* * * * *",`))
+	r := cronjobctl.New(e.Env)
+	wait := reconcile(t, r, "default/tick")
+	name := cronjob.JobName("tick", e.Clock.Now().Add(wait).Truncate(time.Minute))
+	foreign := e.Create(fmt.Sprintf(`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":%q},"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"busybox"}]}}}}`, name))
+	if w := step(t, e, r, wait); w <= 0 {
+		t.Fatalf("no requeue after the clash: %v", w)
+	}
+	js := jobs(t, e)
+	if len(js) != 1 || js[0].UID != foreign.GetUID() || metav1.GetControllerOf(js[0]) != nil {
+		t.Fatalf("jobs %v", jobNames(js))
+	}
+	if cj := getCron(e, "tick"); len(cj.Status.Active) != 0 || cj.Status.LastScheduleTime != nil {
+		t.Fatalf("status claims the foreign job: %+v", cj.Status)
+	}
+}
