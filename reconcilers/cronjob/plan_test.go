@@ -336,3 +336,54 @@ func remove(js []*batchv1.Job, uid types.UID) []*batchv1.Job {
 	}
 	return out
 }
+
+// A year of an hourly Forbid CronJob whose Jobs run 90 minutes: the
+// clock steps to each requeue or Job end, whichever is first; never do
+// two Jobs run at once, and a schedule missed while one runs starts when
+// it ends.
+func TestYearOfForbid(t *testing.T) {
+	cj := cronJob("0 * * * *", policy(batchv1.ForbidConcurrent))
+	now := cj.CreationTimestamp.Time
+	end := now.AddDate(1, 0, 0)
+	var jobs []*batchv1.Job
+	var running *batchv1.Job
+	var finishAt time.Time
+	runs := 0
+	for now.Before(end) {
+		if running != nil && !now.Before(finishAt) {
+			ct := metav1.NewTime(finishAt)
+			running.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+			running.Status.CompletionTime = &ct
+			running = nil
+		}
+		p := Planner{}.Plan(cj, jobs, now)
+		for _, d := range p.Delete {
+			jobs = remove(jobs, d.UID)
+		}
+		cj.Status = p.Status
+		if j := p.Create; j != nil {
+			if running != nil {
+				t.Fatalf("%s started at %s while %s runs", j.Name, now, running.Name)
+			}
+			runs++
+			j.UID = types.UID(j.Name)
+			st := metav1.NewTime(now)
+			j.Status.StartTime = &st
+			cj.Status = p.Created(j)
+			jobs = append(jobs, j)
+			running, finishAt = j, now.Add(90*time.Minute)
+		}
+		next := now.Add(p.RequeueAfter)
+		if running != nil && finishAt.Before(next) {
+			next = finishAt
+		}
+		if !next.After(now) {
+			t.Fatalf("stuck at %s", now)
+		}
+		now = next
+	}
+	// Each run takes 90 minutes and the next starts at its end.
+	if want := 365 * 24 * 60 / 90; runs < want-1 || runs > want+1 {
+		t.Errorf("%d runs, want about %d", runs, want)
+	}
+}
