@@ -79,7 +79,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.apiResourcesCommand(), c.logsCommand(), c.execCommand(), c.imageCommand(),
 		c.logCommand(), c.diffCommand(), c.traceCommand(), c.replayCommand(),
 		c.rolloutCommand(), c.scaleCommand(), c.cordonCommand(), c.uncordonCommand(), c.drainCommand(),
-		c.kubeconfigCommand(), c.waitCommand(),
+		c.kubeconfigCommand(), c.waitCommand(), c.createCommand(),
 	)
 	return root
 }

@@ -1,10 +1,7 @@
 package objects
 
 import (
-	"time"
-
 	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -171,31 +168,5 @@ func validateStatefulSet(ss *appsv1.StatefulSet) field.ErrorList {
 		names[pvc.Name] = true
 		errs = append(errs, validatePVCSpec(&pvc.Spec, vp.Child("spec"))...)
 	}
-	return errs
-}
-
-var concurrencyPolicies = []batchv1.ConcurrencyPolicy{batchv1.AllowConcurrent, batchv1.ForbidConcurrent, batchv1.ReplaceConcurrent}
-
-func validateCronJob(c *batchv1.CronJob) field.ErrorList {
-	s := &c.Spec
-	var errs field.ErrorList
-	sp := specPath.Child("schedule")
-	if s.Schedule == "" {
-		errs = append(errs, field.Required(sp, ""))
-	} else if err := validateCronSchedule(s.Schedule); err != nil {
-		errs = append(errs, field.Invalid(sp, s.Schedule, err.Error()))
-	}
-	if tz := s.TimeZone; tz != nil {
-		if _, err := time.LoadLocation(*tz); err != nil || *tz == "" || *tz == "Local" {
-			errs = append(errs, field.Invalid(specPath.Child("timeZone"), *tz, "unknown time zone"))
-		}
-	}
-	errs = append(errs, validateEnum(s.ConcurrencyPolicy, concurrencyPolicies, specPath.Child("concurrencyPolicy"))...)
-	errs = append(errs, nonNegativePtr64(s.StartingDeadlineSeconds, specPath.Child("startingDeadlineSeconds"))...)
-	errs = append(errs, nonNegativePtr32(s.SuccessfulJobsHistoryLimit, specPath.Child("successfulJobsHistoryLimit"))...)
-	errs = append(errs, nonNegativePtr32(s.FailedJobsHistoryLimit, specPath.Child("failedJobsHistoryLimit"))...)
-	jt := specPath.Child("jobTemplate")
-	errs = append(errs, validateTemplateMeta(&s.JobTemplate.ObjectMeta, jt.Child("metadata"))...)
-	errs = append(errs, validateJobSpec(&s.JobTemplate.Spec, jt.Child("spec"))...)
 	return errs
 }

@@ -45,31 +45,5 @@ func TestValidateWorkloads(t *testing.T) {
 			want: []string{"spec.podManagementPolicy: Unsupported value", "spec.volumeClaimTemplates[0].spec.resources.requests[storage]: Required value"}},
 		{name: "statefulset negative partition", doc: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: ss, namespace: default}\nspec: {updateStrategy: {rollingUpdate: {partition: -1}}, " + sel + tmpl + "}",
 			want: []string{"spec.updateStrategy.rollingUpdate.partition: Invalid value"}},
-		{name: "cronjob schedule required", doc: cronDoc("{jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}}}"),
-			want: []string{"spec.schedule: Required value"}},
-		{name: "cronjob schedule syntax", doc: cronDoc("{schedule: '61 * * * *', jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}}}"),
-			want: []string{"spec.schedule: Invalid value"}, detail: "out of range"},
-		{name: "cronjob policy and template", doc: cronDoc("{schedule: '@daily', concurrencyPolicy: Sometimes, timeZone: Mars/Olympus, jobTemplate: {spec: {template: {spec: {containers: [{name: c, image: busybox}]}}}}}"),
-			want: []string{"spec.concurrencyPolicy: Unsupported value", "spec.timeZone: Invalid value", "spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value"}},
-		{name: "cronjob history limits", doc: cronDoc("{schedule: '@daily', successfulJobsHistoryLimit: -1, jobTemplate: {spec: {template: {spec: {restartPolicy: OnFailure, containers: [{name: c, image: busybox}]}}}}}"),
-			want: []string{"spec.successfulJobsHistoryLimit: Invalid value"}},
 	})
-}
-
-func TestCronSchedule(t *testing.T) {
-	valid := []string{"* * * * *", "*/5 * * * *", "0 0 1 1 *", "0 9-17 * * mon-fri", "0,30 8,20 ? JAN,jul SUN",
-		"15 10 1-31/2 * 1-5", "0 0 * * 6", "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually", "@every 1h30m"}
-	for _, s := range valid {
-		if err := validateCronSchedule(s); err != nil {
-			t.Errorf("%q rejected: %v", s, err)
-		}
-	}
-	invalid := []string{"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 13 *",
-		"* * * * 7", "*/0 * * * *", "5-1 * * * *", "a * * * *", "* * * foo *", "@often", "@every", "@every 10ms",
-		"TZ=UTC 0 * * * *", "CRON_TZ=UTC 0 * * * *", "1,,2 * * * *", "-1 * * * *"}
-	for _, s := range invalid {
-		if err := validateCronSchedule(s); err == nil {
-			t.Errorf("%q accepted", s)
-		}
-	}
 }

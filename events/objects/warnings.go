@@ -24,7 +24,6 @@ import (
 var notActedOnKinds = []string{
 	"StatefulSet",
 	"DaemonSet",
-	"CronJob",
 	"PersistentVolume",
 	"PersistentVolumeClaim",
 	"Ingress",

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/strom-project/strom/reconcilers/cronjobctl"
 	"github.com/strom-project/strom/reconcilers/deploymentctl"
 	"github.com/strom-project/strom/reconcilers/endpoints"
 	"github.com/strom-project/strom/reconcilers/gc"
@@ -47,6 +48,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			replicasetctl.NewReplicationControllers(env),
 			deploymentctl.New(env),
 			jobctl.New(env),
+			cronjobctl.New(env),
 			gc.New(env),
 			namespace.New(env),
 			serviceaccount.New(env),
