@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
@@ -31,6 +32,10 @@ func ServeImages(ctx context.Context, nc *nats.Conn, node string, imgs Images, l
 	}()
 	return nil
 }
+
+// drainTimeout bounds how long an import that has its images waits for
+// the rest of the client's input.
+const drainTimeout = 10 * time.Second
 
 func reply(m *nats.Msg, r *api.ImagesReply) {
 	data, _ := json.Marshal(r)
@@ -76,6 +81,19 @@ func serveImages(ctx context.Context, nc *nats.Conn, node string, imgs Images, m
 		defer stop()
 		reply(m, &api.ImagesReply{StdinSubject: stdin})
 		names, err := imgs.ImportImage(ctx, pr)
+		if err == nil {
+			// An archive may go on past what the importer reads (GNU tar
+			// pads to 10 KiB records after its end-of-archive marker):
+			// take the rest, up to the client's end of input, so its
+			// last chunks are acknowledged rather than unanswered.
+			drained := make(chan struct{})
+			go func() { _, _ = io.Copy(io.Discard, pr); close(drained) }()
+			select {
+			case <-drained:
+			case <-time.After(drainTimeout):
+			case <-ctx.Done():
+			}
+		}
 		_ = pr.CloseWithError(io.ErrClosedPipe)
 		res := &api.ImagesReply{Imported: names}
 		if err != nil {

@@ -435,12 +435,25 @@ func ImportImage(ctx context.Context, nc *nats.Conn, node string, archive io.Rea
 		return nil, err
 	}
 	if err := StdinPump(nc, r.StdinSubject, archive); err != nil {
-		return nil, fmt.Errorf("sending the archive: %w", err)
+		// The node may have stopped reading because it is done (or
+		// refused the archive): its result says which.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		m, rerr := res.NextMsgWithContext(wctx)
+		cancel()
+		if rerr != nil {
+			return nil, fmt.Errorf("sending the archive: %w", err)
+		}
+		return importResult(m)
 	}
 	m, err := res.NextMsgWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the import: %w", err)
 	}
+	return importResult(m)
+}
+
+// importResult reads a node's import result.
+func importResult(m *nats.Msg) ([]string, error) {
 	var out ImagesReply
 	if err := json.Unmarshal(m.Data, &out); err != nil {
 		return nil, err
