@@ -48,6 +48,11 @@ func New(env manager.Env) *Reconciler {
 }
 
 // Name implements manager.Reconciler.
+// Workers implements the manager's per-reconciler worker count: five,
+// kube-controller-manager's --concurrent-cron-job-syncs default, so a
+// minute when many CronJobs are due is not one reconcile at a time.
+func (r *Reconciler) Workers() int { return 5 }
+
 func (r *Reconciler) Name() string { return "cronjob" }
 
 // Keys implements manager.Reconciler.

@@ -68,13 +68,16 @@ func (c *podCache) pods(st *projections.Store, j *batchv1.Job) ([]*corev1.Pod, e
 	return out, nil
 }
 
-// forget drops a Job that is gone.
-func (c *podCache) forget(ns, name string) {
+// forget drops a Job that is gone and returns the uid it was cached
+// under ("" if it was not).
+func (c *podCache) forget(ns, name string) types.UID {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := ns + "/" + name
-	if uid, ok := c.keys[key]; ok {
+	uid, ok := c.keys[key]
+	if ok {
 		delete(c.jobs, uid)
 		delete(c.keys, key)
 	}
+	return uid
 }

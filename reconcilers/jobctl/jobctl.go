@@ -2,9 +2,11 @@ package jobctl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -12,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/strom-project/strom/events"
@@ -94,8 +97,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 		return controller.Result{}, controller.Terminal(err)
 	}
 	if !ok {
-		r.cache.forget(ns, name)
-		return controller.Result{}, r.releaseOrphans(ctx, ns, name)
+		uid := r.cache.forget(ns, name)
+		return controller.Result{}, r.releaseOrphans(ctx, ns, name, uid)
 	}
 	pods, err := r.cache.pods(r.env.Store, j)
 	if err != nil {
@@ -159,11 +162,36 @@ func (r *Reconciler) opts(ctx context.Context, key string, wait bool) events.Wri
 }
 
 // releaseOrphans removes the tracking finalizer from the pods of a Job
-// that is gone.
-func (r *Reconciler) releaseOrphans(ctx context.Context, ns, name string) error {
-	pods, err := ctlutil.List[corev1.Pod](r.env.Store, projections.Query{Resource: "pods", Namespace: ns})
-	if err != nil {
-		return err
+// that is gone. With the Job's uid (this leader cached it) they are
+// found through the owner index; without it every pod of the namespace
+// that has owners is looked at, decoding its metadata only, and only
+// those the Job controlled are decoded in full.
+func (r *Reconciler) releaseOrphans(ctx context.Context, ns, name string, uid types.UID) error {
+	q := projections.Query{Resource: "pods", Namespace: ns}
+	if uid != "" {
+		q.Fields = fields.OneTermEqualSelector("metadata.ownerReferences.uid", string(uid))
+	}
+	entries, _ := r.env.Store.List(q)
+	var pods []*corev1.Pod
+	for _, e := range entries {
+		if len(e.Owners) == 0 {
+			continue
+		}
+		var m struct {
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			return fmt.Errorf("decoding the metadata of pod %s: %w", e.Key(), err)
+		}
+		ref := metav1.GetControllerOfNoCopy(&m.Metadata)
+		if ref == nil || ref.Kind != "Job" || ref.Name != name || !slices.Contains(m.Metadata.Finalizers, batchv1.JobTrackingFinalizer) {
+			continue
+		}
+		obj, err := e.Object()
+		if err != nil {
+			return fmt.Errorf("decoding pod %s: %w", e.Key(), err)
+		}
+		pods = append(pods, obj.(*corev1.Pod))
 	}
 	var seqs ctlutil.Seqs
 	var errs []error

@@ -327,3 +327,35 @@ func TestDeletedPodStillCounts(t *testing.T) {
 }
 
 var podKindForTest = objects.ByKind("Pod")
+
+// A Job that is gone releases its pods' tracking finalizers, whether the
+// controller saw the Job (its uid cached: the owner index) or not (a new
+// leader: a scan of the namespace's owned pods).
+func TestOrphansReleased(t *testing.T) {
+	for _, seen := range []bool{true, false} {
+		e := ctltest.Start(t)
+		j := e.Create(jobJSON("gone", `"completions":2,"parallelism":2,`))
+		uid := string(j.GetUID())
+		r := jobctl.New(e.Env)
+		reconcile(t, r, "default/gone")
+		e.Sync()
+		ps := pods(t, e, uid)
+		if len(ps) != 2 || len(ps[0].Finalizers) == 0 {
+			t.Fatalf("pods before: %d, finalizers %v", len(ps), ps[0].Finalizers)
+		}
+		if _, err := e.Writer.Delete(context.Background(), objects.ByKind("Job"), "default", "gone", events.DeleteOptions{Now: true}, events.WriteOptions{Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		e.Sync()
+		if !seen {
+			r = jobctl.New(e.Env) // knows nothing of the Job
+		}
+		reconcile(t, r, "default/gone")
+		e.Sync()
+		for _, p := range pods(t, e, uid) {
+			if len(p.Finalizers) != 0 {
+				t.Errorf("seen=%v: pod %s keeps %v after its Job went", seen, p.Name, p.Finalizers)
+			}
+		}
+	}
+}
