@@ -28,6 +28,11 @@ type Plan struct {
 	// Jobs replaced (concurrencyPolicy Replace), then finished Jobs
 	// beyond the history limits. Record SuccessfulDelete for each.
 	Delete []*batchv1.Job
+	// Replace is how many of Delete are replaced running Jobs: those go
+	// before Create; the finished ones after it and the status, as
+	// Kubernetes cleans up history after scheduling, so a minute when
+	// many CronJobs are due starts their Jobs first.
+	Replace int
 	// Create is the Job to start, or nil; Scheduled its schedule time.
 	// Once created (or found already there, controlled by the CronJob),
 	// Created gives the status to write instead of Status.
@@ -72,6 +77,7 @@ func (pl Planner) Plan(cj *batchv1.CronJob, jobs []*batchv1.Job, now time.Time) 
 		return s.plan
 	}
 	s.schedule(pl.Local)
+	s.plan.Replace = len(s.plan.Delete)
 	s.cleanup(jobs)
 	return s.plan
 }

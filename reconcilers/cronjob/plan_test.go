@@ -387,3 +387,18 @@ func TestYearOfForbid(t *testing.T) {
 		t.Errorf("%d runs, want about %d", runs, want)
 	}
 }
+
+// A replaced running Job is deleted before the new one starts; finished
+// Jobs beyond the history limit after it (Plan.Replace splits Delete).
+func TestReplaceBeforeCreateHistoryAfter(t *testing.T) {
+	running := job("cj-running", "2026-01-01T10:00:00Z", "")
+	failed := []*batchv1.Job{job("cj-f1", "2026-01-01T07:00:00Z", batchv1.JobFailed), job("cj-f2", "2026-01-01T08:00:00Z", batchv1.JobFailed)}
+	cj := cronJob("@hourly", policy(batchv1.ReplaceConcurrent), lastSchedule("2026-01-01T10:00:00Z"), active(running))
+	p := Planner{}.Plan(cj, append([]*batchv1.Job{running}, failed...), at("2026-01-01T11:00:01Z"))
+	if p.Create == nil {
+		t.Fatal("nothing created")
+	}
+	if p.Replace != 1 || len(p.Delete) != 2 || p.Delete[0].Name != "cj-running" || p.Delete[1].Name != "cj-f1" {
+		t.Fatalf("Delete %s, Replace %d; want [cj-running cj-f1] with the first before the create", names(p.Delete), p.Replace)
+	}
+}

@@ -119,6 +119,18 @@ func (r *Reconciler) podsOn(node string) []string {
 // Reconcile looks at one pod.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
 	ns, name := events.SplitObjectKey(key)
+	// Every bound pod's every event comes here: the entry's index fields
+	// answer the common case (its node exists) without decoding it.
+	e, ok := r.env.Store.Get("pods", ns, name)
+	if ok && e.NodeName != "" {
+		if _, exists := r.env.Store.Get("nodes", "", e.NodeName); exists {
+			ok = false
+		}
+	}
+	if !ok || e.NodeName == "" {
+		r.forget(key)
+		return controller.Result{}, nil
+	}
 	pod, ok, err := ctlutil.Get[corev1.Pod](r.env.Store, "pods", ns, name)
 	if err != nil {
 		return controller.Result{}, controller.Terminal(err)
