@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/strom-project/strom/reconcilers/daemonsetctl"
 	"github.com/strom-project/strom/reconcilers/deploymentctl"
 	"github.com/strom-project/strom/reconcilers/endpoints"
 	"github.com/strom-project/strom/reconcilers/gc"
@@ -44,6 +45,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			replicasetctl.New(env),
 			replicasetctl.NewReplicationControllers(env),
 			deploymentctl.New(env),
+			daemonsetctl.New(env),
 			jobctl.New(env),
 			gc.New(env),
 			namespace.New(env),
