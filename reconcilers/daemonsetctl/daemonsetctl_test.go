@@ -146,6 +146,14 @@ func TestCauseAndEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = m.Run(ctx) }()
+	// The start-up resync has no cause: let it finish (it writes the
+	// first status) before the node comes.
+	logtest.Eventually(t, 10*time.Second, func() error {
+		if getDS(e).Status.ObservedGeneration == 0 {
+			return fmt.Errorf("first reconcile not done")
+		}
+		return nil
+	})
 	addNode(e, "n1")
 	var created *events.Event
 	logtest.Eventually(t, 10*time.Second, func() error {
