@@ -29,7 +29,12 @@ type Input struct {
 	// CollisionCount is the set's collision count after this reconcile's
 	// revision write.
 	CollisionCount *int32
-	Now            time.Time
+	// FailedBackoff holds, per node, the time before which a failed pod
+	// there is left in place (the shell's back-off after it last deleted
+	// one), so that a pod the node keeps rejecting is not replaced in a
+	// hot loop.
+	FailedBackoff map[string]time.Time
+	Now           time.Time
 }
 
 // Event is a Kubernetes Event the plan asks for, about the set.
@@ -43,6 +48,9 @@ type Plan struct {
 	Delete []*corev1.Pod
 	Status appsv1.DaemonSetStatus
 	Events []Event
+	// FailedDeleted are the nodes whose failed pods the plan deletes,
+	// for the shell's back-off.
+	FailedDeleted []string
 	// RequeueAfter asks for another plan then (a pod becomes available
 	// after minReadySeconds).
 	RequeueAfter time.Duration
@@ -60,10 +68,18 @@ func (p Planner) Plan(in Input) (Plan, error) {
 		used[pod.Name] = true
 	}
 	var need []string
+	var wait time.Duration // the shortest failed-pod back-off
 	nodes := make(map[string]*corev1.Node, len(in.Nodes))
 	for _, node := range in.Nodes {
 		nodes[node.Name] = node
-		create, del, evs := manageNode(ds, node, byNode[node.Name], in.Hash)
+		m := manageNode(ds, node, byNode[node.Name], in.Hash, in.FailedBackoff[node.Name], in.Now)
+		create, del, evs := m.create, m.del, m.evs
+		if m.failed {
+			plan.FailedDeleted = append(plan.FailedDeleted, node.Name)
+		}
+		if m.wait > 0 && (wait == 0 || m.wait < wait) {
+			wait = m.wait
+		}
 		if create {
 			need = append(need, node.Name)
 		}
@@ -92,6 +108,9 @@ func (p Planner) Plan(in Input) (Plan, error) {
 	}
 	sort.Slice(plan.Delete, func(i, j int) bool { return plan.Delete[i].Name < plan.Delete[j].Name })
 	plan.Status, plan.RequeueAfter = status(ds, in.Nodes, byNode, in.Hash, in.CollisionCount, in.Now)
+	if wait > 0 && (plan.RequeueAfter == 0 || wait < plan.RequeueAfter) {
+		plan.RequeueAfter = wait
+	}
 	return plan, nil
 }
 
@@ -125,38 +144,55 @@ func live(pods []*corev1.Pod) []*corev1.Pod {
 	return out
 }
 
+// nodeStep is what the per-node step decides.
+type nodeStep struct {
+	create bool
+	del    []*corev1.Pod
+	evs    []Event
+	failed bool          // a failed pod is deleted
+	wait   time.Duration // a failed pod waits out its back-off
+}
+
 // manageNode is Kubernetes' per-node step: a node that should run the
 // daemon and has no pod needs one; on a node where the pod may continue,
-// failed and succeeded pods go, and of several running pods the oldest
-// stays (with surge, the oldest of the old and of the new template);
-// a node that may not keep its pods loses them all. A pod being deleted
-// still occupies its node, so its replacement waits until it is gone.
-func manageNode(ds *appsv1.DaemonSet, node *corev1.Node, pods []*corev1.Pod, hash string) (create bool, del []*corev1.Pod, evs []Event) {
+// failed pods go (unless the node's back-off, until, is not over) and
+// succeeded pods go, and of several running pods the oldest stays (with
+// surge, the oldest of the old and of the new template); a node that may
+// not keep its pods loses them all. A pod being deleted still occupies
+// its node, so its replacement waits until it is gone.
+func manageNode(ds *appsv1.DaemonSet, node *corev1.Node, pods []*corev1.Pod, hash string, until, now time.Time) nodeStep {
+	var st nodeStep
 	shouldRun, shouldContinue := ShouldRun(ds, node)
 	switch {
 	case shouldRun && len(pods) == 0:
-		return true, nil, nil
+		st.create = true
 	case shouldContinue:
 		var running []*corev1.Pod
 		for _, pod := range pods {
 			switch {
 			case pod.DeletionTimestamp != nil:
 			case pod.Status.Phase == corev1.PodFailed:
-				evs = append(evs, Event{Type: corev1.EventTypeWarning, Reason: "FailedDaemonPod",
+				if now.Before(until) {
+					st.wait = until.Sub(now)
+					continue
+				}
+				st.evs = append(st.evs, Event{Type: corev1.EventTypeWarning, Reason: "FailedDaemonPod",
 					Message: fmt.Sprintf("Found failed daemon pod %s/%s on node %s, will try to kill it", pod.Namespace, pod.Name, node.Name)})
-				del = append(del, pod)
+				st.del = append(st.del, pod)
+				st.failed = true
 			case pod.Status.Phase == corev1.PodSucceeded:
-				del = append(del, pod)
+				st.del = append(st.del, pod)
 			default:
 				running = append(running, pod)
 			}
 		}
 		if len(running) <= 1 {
-			return false, del, evs
+			return st
 		}
 		byAge(running)
 		if !allowsSurge(ds) {
-			return false, append(del, running[1:]...), evs
+			st.del = append(st.del, running[1:]...)
+			return st
 		}
 		gen := TemplateGeneration(ds)
 		var keptNew, keptOld bool
@@ -170,10 +206,10 @@ func manageNode(ds *appsv1.DaemonSet, node *corev1.Node, pods []*corev1.Pod, has
 				keptOld = true
 				continue
 			}
-			del = append(del, pod)
+			st.del = append(st.del, pod)
 		}
-		return false, del, evs
 	default:
-		return false, live(pods), nil
+		st.del = live(pods)
 	}
+	return st
 }

@@ -228,3 +228,21 @@ func TestCollisionCountAndConditionsKept(t *testing.T) {
 		t.Fatalf("status %+v", p.Status)
 	}
 }
+
+// A failed pod is left in place while its node's back-off lasts; after it
+// the plan deletes it and names the node for the next back-off.
+func TestFailedPodBackoff(t *testing.T) {
+	ds := mkDS()
+	failed := podOn(ds, "agent-f", "n2", t0)
+	failed.Status.Phase = corev1.PodFailed
+	pods := []*corev1.Pod{podOn(ds, "agent-a", "n1", t0), failed}
+	now := t0.Add(time.Hour)
+	p := plan(Input{DaemonSet: ds, Nodes: nodes("n1", "n2"), Pods: pods, Now: now, FailedBackoff: map[string]time.Time{"n2": now.Add(5 * time.Second)}})
+	if len(p.Delete)+len(p.Create) != 0 || len(p.FailedDeleted) != 0 || p.RequeueAfter != 5*time.Second {
+		t.Fatalf("in back-off: delete %v create %v failed %v requeue %v", names(p.Delete), targets(p.Create), p.FailedDeleted, p.RequeueAfter)
+	}
+	p = plan(Input{DaemonSet: ds, Nodes: nodes("n1", "n2"), Pods: pods, Now: now, FailedBackoff: map[string]time.Time{"n2": now}})
+	if got := names(p.Delete); !slices.Equal(got, []string{"agent-f"}) || !slices.Equal(p.FailedDeleted, []string{"n2"}) {
+		t.Fatalf("after back-off: delete %v failed %v", got, p.FailedDeleted)
+	}
+}

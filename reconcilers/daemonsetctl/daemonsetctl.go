@@ -34,6 +34,7 @@ type Reconciler struct {
 	mu      sync.Mutex // guards rnd
 	rnd     *rand.Rand
 	planner daemonset.Planner
+	backoff failedBackoff
 }
 
 // New returns a DaemonSet controller.
@@ -113,8 +114,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 	if err != nil {
 		return controller.Result{}, err
 	}
+	now := r.env.Clock.Now()
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name
+	}
 	plan, err := r.planner.Plan(daemonset.Input{DaemonSet: ds, Nodes: nodes, Pods: pods, Hash: hist.hash,
-		CollisionCount: ds.Status.CollisionCount, Now: r.env.Clock.Now()})
+		CollisionCount: ds.Status.CollisionCount, FailedBackoff: r.backoff.until(ds, names, now), Now: now})
 	if err != nil {
 		return controller.Result{}, controller.Terminal(err)
 	}
@@ -124,6 +130,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Resu
 			r.rec.Record(ctx, ds, e.Type, e.Reason, e.Message)
 		}
 		werr = r.apply(ctx, ds, plan, o, &seqs)
+		for _, n := range plan.FailedDeleted {
+			r.backoff.next(ds, n, now)
+		}
 	}
 	if !equality.Semantic.DeepEqual(ds.Status, plan.Status) {
 		next := ds.DeepCopy()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,4 +212,78 @@ func logEvents(t *testing.T, e *ctltest.Env) []*events.Event {
 		out = append(out, ev)
 	}
 	return out
+}
+
+// A node that keeps failing its daemon pod gets it replaced after 1 s,
+// then 2 s, not in a hot loop.
+func TestFailedPodBackoff(t *testing.T) {
+	e := ctltest.Start(t)
+	addNode(e, "n1")
+	e.Create(dsJSON)
+	r := daemonsetctl.New(e.Env)
+	fail := func() string {
+		t.Helper()
+		reconcile(t, e, r)
+		ps := pods(t, e)
+		if len(ps) != 1 {
+			t.Fatalf("%d pods", len(ps))
+		}
+		next := ps[0].DeepCopy()
+		next.Status.Phase = corev1.PodFailed
+		e.Write(next, "status")
+		return next.Name
+	}
+	requeue := func() time.Duration {
+		t.Helper()
+		res, err := r.Reconcile(context.Background(), "default/agent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Sync()
+		return res.RequeueAfter
+	}
+	gone := func(name string) bool {
+		for _, p := range pods(t, e) {
+			if p.Name == name && p.DeletionTimestamp == nil {
+				return false
+			}
+		}
+		return true
+	}
+	first := fail()
+	requeue() // deleted at once: no back-off yet
+	if !gone(first) {
+		t.Fatalf("first failed pod %s kept", first)
+	}
+	second := fail()
+	if wait := requeue(); wait != time.Second || gone(second) {
+		t.Fatalf("second failure: requeue %v, gone %v; want a 1 s back-off", wait, gone(second))
+	}
+	e.Clock.Step(time.Second)
+	requeue()
+	if !gone(second) {
+		t.Fatal("second failed pod kept after its back-off")
+	}
+	third := fail()
+	if wait := requeue(); wait != 2*time.Second || gone(third) {
+		t.Fatalf("third failure: requeue %v; want 2 s", wait)
+	}
+}
+
+// The write path refuses a changed selector with Invalid naming
+// spec.selector, and writes nothing.
+func TestSelectorImmutableThroughWriter(t *testing.T) {
+	e := ctltest.Start(t)
+	e.Create(dsJSON)
+	ds := getDS(e)
+	before := e.Log.LastSeq(t)
+	ds.Spec.Selector.MatchLabels["tier"] = "x"
+	ds.Spec.Template.Labels["tier"] = "x"
+	_, err := e.Writer.Update(context.Background(), ds, events.WriteOptions{Actor: "test"})
+	if !events.IsInvalid(err) || !strings.Contains(err.Error(), "spec.selector") || !strings.Contains(err.Error(), "field is immutable") {
+		t.Fatalf("update error %v, want Invalid spec.selector: field is immutable", err)
+	}
+	if after := e.Log.LastSeq(t); after != before {
+		t.Fatalf("log moved from %d to %d", before, after)
+	}
 }
