@@ -35,6 +35,7 @@ type Reconciler struct {
 	rnd     *rand.Rand
 	planner daemonset.Planner
 	backoff failedBackoff
+	nodes   nodeFilter
 }
 
 // New returns a DaemonSet controller.
@@ -67,10 +68,19 @@ func (r *Reconciler) Keys() []string { return ctlutil.Keys(r.env.Store, "daemons
 func (r *Reconciler) Watches() []manager.Watch {
 	return []manager.Watch{
 		{Resource: "daemonsets"},
-		{Resource: "nodes", Keys: func(*events.Event) []string { return r.Keys() }},
+		{Resource: "nodes", Keys: r.nodeKeys},
 		{Resource: "pods", Keys: ownerKeys},
 		{Resource: "controllerrevisions", Keys: ownerKeys},
 	}
+}
+
+// nodeKeys maps a node's event to every DaemonSet when it changes where
+// daemons may run.
+func (r *Reconciler) nodeKeys(ev *events.Event) []string {
+	if !r.nodes.changed(ev) {
+		return nil
+	}
+	return r.Keys()
 }
 
 // ownerKeys maps an object's event to its controlling DaemonSet, decoding
