@@ -287,3 +287,38 @@ func TestSelectorImmutableThroughWriter(t *testing.T) {
 		t.Fatalf("log moved from %d to %d", before, after)
 	}
 }
+
+// Rolling back to an older template reuses its revision, renumbered to be
+// the newest (what rollout undo and history rely on), and its pods carry
+// that revision's hash again.
+func TestRollbackRenumbersRevision(t *testing.T) {
+	e := ctltest.Start(t)
+	addNode(e, "n1")
+	e.Create(dsJSON)
+	r := daemonsetctl.New(e.Env)
+	reconcile(t, e, r)
+	setImage := func(img string) {
+		t.Helper()
+		ds := getDS(e)
+		ds.Spec.Template.Spec.Containers[0].Image = img
+		e.Write(ds, "update")
+		for i := 0; i < 4; i++ { // delete the old pod, create the new one
+			reconcile(t, e, r)
+		}
+	}
+	setImage("agent:2")
+	setImage("agent:1")
+	revs, err := history.Owned(e.Store, "default", getDS(e).UID)
+	if err != nil || len(revs) != 2 {
+		t.Fatalf("%d revisions (%v), want 2", len(revs), err)
+	}
+	history.Sort(revs)
+	tmpl, err := history.Template(revs[1])
+	if err != nil || revs[1].Revision != 3 || tmpl.Spec.Containers[0].Image != "agent:1" || revs[0].Revision != 2 {
+		t.Fatalf("revisions %d, %d (newest runs %v, %v)", revs[0].Revision, revs[1].Revision, tmpl, err)
+	}
+	ps := pods(t, e)
+	if len(ps) != 1 || ps[0].Labels[history.HashLabel] != revs[1].Labels[history.HashLabel] || ps[0].Spec.Containers[0].Image != "agent:1" {
+		t.Fatalf("pods after rollback: %d, labels %v", len(ps), ps[0].Labels)
+	}
+}

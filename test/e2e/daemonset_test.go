@@ -157,6 +157,20 @@ poll:
 	if err != nil || !strings.Contains(hist, "\n1 ") || !strings.Contains(hist, "\n2 ") {
 		t.Fatalf("history %v:\n%s", err, hist)
 	}
+	// rollout undo goes back to revision 1's template, as revision 3.
+	if out, err := c.strom("rollout", "undo", "ds/agent"); err != nil || !strings.Contains(out, "daemonset.apps/agent rolled back") {
+		t.Fatalf("undo %v: %s", err, out)
+	}
+	logtest.Eventually(t, 30*time.Second, func() error {
+		ds := c.daemonSet("agent")
+		if s := ds.Status; ds.Spec.Template.Spec.Containers[0].Image != "agent:1" || s.ObservedGeneration != ds.Generation || s.UpdatedNumberScheduled != 3 || s.NumberAvailable != 3 {
+			return fmt.Errorf("after undo: image %s status %+v", ds.Spec.Template.Spec.Containers[0].Image, s)
+		}
+		return nil
+	})
+	if hist, _ := c.strom("rollout", "history", "ds/agent"); !strings.Contains(hist, "\n3 ") || strings.Contains(hist, "\n1 ") {
+		t.Fatalf("history after undo:\n%s", hist)
+	}
 	ev := c.wantEvent("SuccessfulDelete", "Deleted pod: agent-")
 	if ev.Source.Component != "daemonset-controller" && ev.ReportingController != "daemonset-controller" {
 		t.Errorf("event from %+v / %q", ev.Source, ev.ReportingController)
