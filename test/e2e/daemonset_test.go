@@ -78,6 +78,14 @@ func TestDaemonSetOnHollowNodes(t *testing.T) {
 		}
 	}
 	c.wantEvent("SuccessfulCreate", "Created pod: agent-")
+	// strom trace explains the pod: the DaemonSet controller created it
+	// because of an earlier event.
+	p := c.pods("default", "app=agent")[0]
+	out, err := c.strom("trace", "pod/"+p.Name)
+	if err != nil || !strings.Contains(out, "Created pods default/"+p.Name+" by system:daemonset-controller") {
+		t.Fatalf("trace %v:\n%s", err, out)
+	}
+	t.Logf("strom trace pod/%s:\n%s", p.Name, out)
 
 	c.startAgent("n3")
 	if got := c.runningOn("default", "app=agent", 3, 30*time.Second); got["n3"] != 1 {
@@ -122,7 +130,6 @@ func TestDaemonSetOnHollowNodes(t *testing.T) {
 		done <- out
 	}()
 	worst := 0
-	var out string
 poll:
 	for {
 		select {
