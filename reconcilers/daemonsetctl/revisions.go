@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -73,6 +74,14 @@ func (r *Reconciler) revisions(ctx context.Context, ds *appsv1.DaemonSet, o even
 			}
 		}
 	}
+	// Duplicates (the same template and hash under another name) go;
+	// their pods already carry the current hash.
+	keep := revs[:0:0]
+	for _, rev := range revs {
+		if !slices.Contains(p.Dedup, rev) {
+			keep = append(keep, rev)
+		}
+	}
 	for _, d := range p.Dedup {
 		res, err := history.Delete(ctx, w, d, o)
 		if err != nil {
@@ -80,7 +89,7 @@ func (r *Reconciler) revisions(ctx context.Context, ds *appsv1.DaemonSet, o even
 		}
 		seqs.Add(res)
 	}
-	return hist{revs: revs, current: cur, hash: cur.Labels[history.HashLabel]}, false, nil
+	return hist{revs: keep, current: cur, hash: cur.Labels[history.HashLabel]}, false, nil
 }
 
 func (r *Reconciler) bumpCollisions(ctx context.Context, ds *appsv1.DaemonSet, o events.WriteOptions, seqs *ctlutil.Seqs) error {
