@@ -149,33 +149,40 @@ func TestCordonDrainWithPDB(t *testing.T) {
 	c.visible("deploy", "web")
 	c.mustStrom("rollout", "status", "web", "--timeout", "60s")
 	c.mustStrom("apply", "-f", c.file("pdb.yaml", `{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web"},"spec":{"maxUnavailable":1,"selector":{"matchLabels":{"app":"web"}}}}`))
-	// A DaemonSet's pod on h1 (no DaemonSet controller runs here: it
-	// is written by hand) must be left alone by drain.
+	// The DaemonSet controller puts a pod on each node: drain must
+	// leave h1's alone.
 	c.mustStrom("apply", "-f", c.file("ds.yaml", `{"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":"agent"},"spec":{"selector":{"matchLabels":{"app":"agent"}},"template":{"metadata":{"labels":{"app":"agent"}},"spec":{"containers":[{"name":"a","image":"x"}]}}}}`))
-	var ds struct {
-		Metadata struct{ UID string } `json:"metadata"`
+	var list struct {
+		Items []corev1.Pod `json:"items"`
 	}
-	if err := json.Unmarshal([]byte(c.mustStrom("get", "ds", "agent", "-o", "json")), &ds); err != nil {
-		t.Fatal(err)
-	}
-	c.mustStrom("apply", "-f", c.file("dspod.yaml", `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent-h1","labels":{"app":"agent"},"ownerReferences":[{"apiVersion":"apps/v1","kind":"DaemonSet","name":"agent","uid":"`+ds.Metadata.UID+`","controller":true}]},"spec":{"nodeName":"h1","containers":[{"name":"a","image":"x"}]}}`))
+	dsPod := ""
+	logtest.Eventually(t, 30*time.Second, func() error {
+		if err := json.Unmarshal([]byte(c.mustStrom("get", "pods", "-l", "app=agent", "-o", "json")), &list); err != nil {
+			return err
+		}
+		for _, p := range list.Items {
+			if p.Spec.NodeName == "h1" {
+				dsPod = p.Name
+				return nil
+			}
+		}
+		return fmt.Errorf("no DaemonSet pod bound to h1 yet (%d pods)", len(list.Items))
+	})
 	if out := c.mustStrom("cordon", "h1"); out != "node/h1 cordoned\n" {
 		t.Fatalf("cordon: %q", out)
 	}
 	out := c.mustStrom("drain", "h1", "--timeout", "60s")
-	if !strings.HasSuffix(out, "node/h1 drained\n") || strings.Contains(out, "agent-h1") || strings.Count(out, "evicting pod") == 0 {
+	if !strings.HasSuffix(out, "node/h1 drained\n") || strings.Contains(out, "agent-") || strings.Count(out, "evicting pod") == 0 {
 		t.Fatalf("drain: %q", out)
-	}
-	var list struct {
-		Items []corev1.Pod `json:"items"`
 	}
 	logtest.Eventually(t, 30*time.Second, func() error {
 		if err := json.Unmarshal([]byte(c.mustStrom("get", "pods", "-o", "json")), &list); err != nil {
 			return err
 		}
-		running := 0
+		running, kept := 0, false
 		for _, p := range list.Items {
-			if p.Name == "agent-h1" {
+			if p.Labels["app"] == "agent" {
+				kept = kept || p.Name == dsPod
 				if p.DeletionTimestamp != nil {
 					t.Fatalf("drain evicted the DaemonSet pod")
 				}
@@ -187,6 +194,9 @@ func TestCordonDrainWithPDB(t *testing.T) {
 			if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
 				running++
 			}
+		}
+		if !kept {
+			t.Fatalf("DaemonSet pod %s on h1 is gone", dsPod)
 		}
 		if running != 3 {
 			return fmt.Errorf("%d running pods, want 3 on h2", running)

@@ -1,6 +1,7 @@
 package objects
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -56,6 +57,11 @@ func ValidateUpdate(next, cur Object) field.ErrorList {
 	if j, ok := next.(*batchv1.Job); ok {
 		if c, ok := cur.(*batchv1.Job); ok {
 			return validateJobUpdate(j, c)
+		}
+	}
+	if ds, ok := next.(*appsv1.DaemonSet); ok {
+		if c, ok := cur.(*appsv1.DaemonSet); ok {
+			return validateDaemonSetUpdate(ds, c)
 		}
 	}
 	return nil

@@ -23,7 +23,6 @@ import (
 // instead of one per field.
 var notActedOnKinds = []string{
 	"StatefulSet",
-	"DaemonSet",
 	"PersistentVolume",
 	"PersistentVolumeClaim",
 	"Ingress",
@@ -300,6 +299,8 @@ func warningsFor(obj Object) []string {
 	case *appsv1.ReplicaSet:
 		return podSpecWarnings(&o.Spec.Template.Spec, "spec.template.spec")
 	case *appsv1.Deployment:
+		return podSpecWarnings(&o.Spec.Template.Spec, "spec.template.spec")
+	case *appsv1.DaemonSet:
 		return podSpecWarnings(&o.Spec.Template.Spec, "spec.template.spec")
 	case *corev1.Service:
 		return applyRules(serviceRules, &o.Spec, "spec", nil)

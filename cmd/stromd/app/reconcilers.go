@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/strom-project/strom/reconcilers/cronjobctl"
+	"github.com/strom-project/strom/reconcilers/daemonsetctl"
 	"github.com/strom-project/strom/reconcilers/deploymentctl"
 	"github.com/strom-project/strom/reconcilers/endpoints"
 	"github.com/strom-project/strom/reconcilers/gc"
@@ -47,6 +48,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			replicasetctl.New(env),
 			replicasetctl.NewReplicationControllers(env),
 			deploymentctl.New(env),
+			daemonsetctl.New(env),
 			jobctl.New(env),
 			cronjobctl.New(env),
 			gc.New(env),
