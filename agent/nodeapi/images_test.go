@@ -40,7 +40,7 @@ func (tarImages) ImportImage(_ context.Context, r io.Reader) ([]string, error) {
 	}
 }
 func (tarImages) ListImages(context.Context) ([]runtime.Image, error) { return nil, nil }
-func (tarImages) RemoveImage(context.Context, string) error            { return nil }
+func (tarImages) RemoveImage(context.Context, string) error           { return nil }
 
 func archive(t *testing.T, padding int) []byte {
 	t.Helper()
