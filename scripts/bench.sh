@@ -12,8 +12,10 @@ go test -run '^$' -bench 'SnapshotSchedule|MemoryUnderLoad' -benchtime 200000x -
 go test -run '^$' -bench 'ProjectionRebuild|RestartToServing' -benchtime 1x -timeout 60m ./test/bench/
 echo "== time travel (--at, export in-process and through the strom binary, offline replay), scheduling end to end"
 go test -run '^$' -bench 'TimeTravel|SchedulingE2E' -benchtime 1x -timeout 60m ./test/bench/
-echo "== workloads: a Job of 10,000 completions, parallelism 100, on 10 hollow nodes"
-go test -run '^$' -bench 'JobCompletions' -benchtime 1x -timeout 30m ./test/bench/
+echo "== workloads: a Job of 10,000 completions, parallelism 100, on 10 hollow nodes; 1,000 CronJobs every minute"
+go test -run '^$' -bench 'JobCompletions|CronJobLateness' -benchtime 1x -timeout 30m ./test/bench/
+echo "== workloads: a DaemonSet across 1,000 and 5,000 hollow nodes (STROM_BENCH_DS_NODES), created then rolled out"
+go test -run '^$' -bench 'DaemonSetRollout' -benchtime 1x -timeout 60m ./test/bench/
 echo "== Kubernetes HTTPS API beside the NATS API: writes, lists, watch fan-out, kubectl vs strom get, stromd's footprint"
 echo "   (STROM_BENCH_LIST_PODS, STROM_BENCH_WATCHERS, STROM_BENCH_WATCH_EVENTS, STROM_BENCH_KUBECTL_PODS set the sizes;"
 echo "   BENCH_KUBEAPI_BASE=<commit> also builds that commit's stromd, e.g. fa23e6f from before the generic server, in a git worktree)"

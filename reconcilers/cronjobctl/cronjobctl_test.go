@@ -137,7 +137,7 @@ func TestScheduleEveryMinute(t *testing.T) {
 	if js := jobs(t, e); len(js) != 1 {
 		t.Fatalf("a new leader started the schedule again: %v", jobNames(js))
 	}
-	for _, ev := range logEvents(t, e) {
+	for _, ev := range e.Events(0) {
 		if ev.Resource == "jobs" && ev.Type == events.TypeCreated && ev.Actor != cronjobctl.Actor {
 			t.Errorf("job %s created by %q", ev.Name, ev.Actor)
 		}
@@ -195,27 +195,6 @@ func TestSuspend(t *testing.T) {
 	if wait := step(t, e, r, 5*time.Minute); wait != 0 || len(jobs(t, e)) != 0 {
 		t.Fatalf("suspended: wait %v, jobs %v", wait, jobNames(jobs(t, e)))
 	}
-}
-
-func logEvents(t *testing.T, e *ctltest.Env) []*events.Event {
-	t.Helper()
-	st, err := e.Log.JS.Stream(context.Background(), events.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*events.Event
-	for seq := uint64(1); seq <= e.Log.LastSeq(t); seq++ {
-		m, err := st.GetMsg(context.Background(), seq)
-		if err != nil {
-			continue
-		}
-		ev, err := events.DecodeMsg(m.Subject, m.Header, m.Data, m.Sequence, m.Time, e.Log.Sealer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
 }
 
 // The write path refuses an invalid CronJob as Invalid, naming the

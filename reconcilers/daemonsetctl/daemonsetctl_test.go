@@ -160,7 +160,7 @@ func TestCauseAndEvents(t *testing.T) {
 	logtest.Eventually(t, 10*time.Second, func() error {
 		created = nil
 		reasons := map[string]bool{}
-		for _, ev := range logEvents(t, e) {
+		for _, ev := range e.Events(0) {
 			if ev.Resource == "pods" && ev.Type == events.TypeCreated {
 				created = ev
 			}
@@ -183,7 +183,7 @@ func TestCauseAndEvents(t *testing.T) {
 		t.Fatalf("pod created by %q with cause %q", created.Actor, created.Cause)
 	}
 	var cause *events.Event
-	for _, ev := range logEvents(t, e) {
+	for _, ev := range e.Events(0) {
 		if ev.ID == created.Cause {
 			cause = ev
 		}
@@ -191,27 +191,6 @@ func TestCauseAndEvents(t *testing.T) {
 	if cause == nil || cause.Resource != "nodes" && cause.Resource != "daemonsets" && cause.Resource != "controllerrevisions" {
 		t.Fatalf("cause %+v", cause)
 	}
-}
-
-func logEvents(t *testing.T, e *ctltest.Env) []*events.Event {
-	t.Helper()
-	st, err := e.Log.JS.Stream(context.Background(), events.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*events.Event
-	for seq := uint64(1); seq <= e.Log.LastSeq(t); seq++ {
-		m, err := st.GetMsg(context.Background(), seq)
-		if err != nil {
-			continue
-		}
-		ev, err := events.DecodeMsg(m.Subject, m.Header, m.Data, m.Sequence, m.Time, e.Log.Sealer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
 }
 
 // A node that keeps failing its daemon pod gets it replaced after 1 s,

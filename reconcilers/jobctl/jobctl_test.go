@@ -164,7 +164,7 @@ func TestBackoffLimitExceeded(t *testing.T) {
 		t.Fatalf("back-off waits %v, want [10s 20s]", waits)
 	}
 	// Every pod of the Job was created by the controller, in its name.
-	evs := logEvents(t, e)
+	evs := e.Events(0)
 	creates := 0
 	for _, ev := range evs {
 		if ev.Resource == "pods" && ev.Type == events.TypeCreated {
@@ -270,26 +270,6 @@ func TestTTLDeletesJob(t *testing.T) {
 }
 
 // logEvents reads the whole log.
-func logEvents(t *testing.T, e *ctltest.Env) []*events.Event {
-	t.Helper()
-	st, err := e.Log.JS.Stream(context.Background(), events.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*events.Event
-	for seq := uint64(1); seq <= e.Log.LastSeq(t); seq++ {
-		m, err := st.GetMsg(context.Background(), seq)
-		if err != nil {
-			continue
-		}
-		ev, err := events.DecodeMsg(m.Subject, m.Header, m.Data, m.Sequence, m.Time, e.Log.Sealer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
-}
 
 func ptr[T any](v T) *T { return &v }
 

@@ -79,7 +79,7 @@ func TestPodOfMissingNodeCollected(t *testing.T) {
 	}
 	// The log tells it: a status update marking it Failed, then the removal.
 	var story []string
-	for _, ev := range logEvents(t, e, from) {
+	for _, ev := range e.Events(from) {
 		if ev.Resource != "pods" || ev.Name != "nginx" {
 			continue
 		}
@@ -103,25 +103,4 @@ func TestPodOfMissingNodeCollected(t *testing.T) {
 	if !e.Get("pods", "default", "fine", &p) {
 		t.Fatal("pod of an existing node removed")
 	}
-}
-
-func logEvents(t *testing.T, e *ctltest.Env, after uint64) []*events.Event {
-	t.Helper()
-	st, err := e.Log.JS.Stream(context.Background(), events.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*events.Event
-	for seq := after + 1; seq <= e.Log.LastSeq(t); seq++ {
-		m, err := st.GetMsg(context.Background(), seq)
-		if err != nil {
-			continue
-		}
-		ev, err := events.DecodeMsg(m.Subject, m.Header, m.Data, m.Sequence, m.Time, e.Log.Sealer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/strom-project/strom/agent"
 	"github.com/strom-project/strom/cmd/stromd/app"
 	"github.com/strom-project/strom/events"
-	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/clustertest"
 )
 
@@ -58,30 +57,8 @@ func runCronJobBench(b *testing.B, cronjobs, minutes int) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg, err := api.LoadConfig(d.AdminConfig) // hollow nodes of many names: the admin's config
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, nodes)
-	for i := 0; i < nodes; i++ {
-		ac, err := api.Dial(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ac.Close()
-		go func() {
-			done <- agent.Run(ctx, agent.Config{NodeName: fmt.Sprintf("hollow-%02d", i), NodeIP: "10.0.0.1", Client: ac, Conn: ac.Conn(),
-				Resync: time.Minute, Heartbeat: 2 * time.Second, Logger: zap.NewNop(),
-				Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"),
-					corev1.ResourcePods: resource.MustParse("500")}})
-		}()
-	}
-	defer func() {
-		cancel()
-		for i := 0; i < nodes; i++ {
-			<-done
-		}
-	}()
+	startHollowNodes(b, ctx, d, nodes, "hollow-%02d", time.Minute, 2*time.Second, corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods: resource.MustParse("500")})
 	st := d.Projection().Store()
 	waitUntil(b, 30*time.Second, func() bool { return st.Count("nodes") == nodes })
 

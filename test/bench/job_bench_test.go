@@ -53,30 +53,8 @@ func runJobBench(b *testing.B, completions, parallelism int32, nodes int) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg, err := api.LoadConfig(d.AdminConfig) // hollow nodes of many names: the admin's config
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan error, nodes)
-	for i := 0; i < nodes; i++ {
-		ac, err := api.Dial(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ac.Close()
-		go func() {
-			done <- agent.Run(ctx, agent.Config{NodeName: fmt.Sprintf("hollow-%02d", i), NodeIP: "10.0.0.1", Client: ac, Conn: ac.Conn(),
-				Resync: time.Minute, Heartbeat: 2 * time.Second, Logger: zap.NewNop(),
-				Capacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"),
-					corev1.ResourcePods: resource.MustParse("110")}})
-		}()
-	}
-	defer func() {
-		cancel()
-		for i := 0; i < nodes; i++ {
-			<-done
-		}
-	}()
+	startHollowNodes(b, ctx, d, nodes, "hollow-%02d", time.Minute, 2*time.Second, corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"),
+		corev1.ResourceMemory: resource.MustParse("256Gi"), corev1.ResourcePods: resource.MustParse("110")})
 	st := d.Projection().Store()
 	waitUntil(b, 30*time.Second, func() bool { return st.Count("nodes") == nodes })
 	job := &batchv1.Job{
@@ -132,4 +110,34 @@ func waitUntil(b *testing.B, timeout time.Duration, ok func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startHollowNodes runs n hollow node agents in this process over one
+// admin connection (hollow nodes of many names need the admin's config),
+// named by format, until the benchmark ends; ctx's end stops them, and
+// the cleanup waits for that.
+func startHollowNodes(b *testing.B, ctx context.Context, d *app.Stromd, n int, format string, resync, heartbeat time.Duration, capacity corev1.ResourceList) {
+	b.Helper()
+	cfg, err := api.LoadConfig(d.AdminConfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ac, err := api.Dial(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			done <- agent.Run(ctx, agent.Config{NodeName: fmt.Sprintf(format, i), NodeIP: "10.0.0.1", Client: ac, Conn: ac.Conn(),
+				Resync: resync, Heartbeat: heartbeat, Logger: zap.NewNop(), Capacity: capacity})
+		}()
+	}
+	b.Cleanup(func() {
+		<-ctx.Done()
+		for i := 0; i < n; i++ {
+			<-done
+		}
+		ac.Close()
+	})
 }

@@ -150,3 +150,26 @@ func (e *Env) RunKV(r manager.KVInputs) <-chan string {
 	}
 	return keys
 }
+
+// Events returns the log's events after sequence after, decoded, in
+// order (what a test checks the story of its writes against).
+func (e *Env) Events(after uint64) []*events.Event {
+	e.T.Helper()
+	st, err := e.Log.JS.Stream(context.Background(), events.StreamName)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	var out []*events.Event
+	for seq := after + 1; seq <= e.Log.LastSeq(e.T); seq++ {
+		m, err := st.GetMsg(context.Background(), seq)
+		if err != nil {
+			continue // a message removed (retention) or a gap
+		}
+		ev, err := events.DecodeMsg(m.Subject, m.Header, m.Data, m.Sequence, m.Time, e.Log.Sealer)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
