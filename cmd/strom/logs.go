@@ -22,6 +22,11 @@ func (c *cli) podAndContainer(name, container string) (*corev1.Pod, string, erro
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
+	if strings.Contains(name, "/") {
+		if name, err = c.podOf(ctx, cl, name); err != nil {
+			return nil, "", err
+		}
+	}
 	resp, err := cl.Do(ctx, api.VerbGet, &api.Request{Resource: "pods", Namespace: c.ns(), Name: name})
 	if err != nil {
 		return nil, "", err
@@ -64,7 +69,7 @@ func (c *cli) logsCommand() *cobra.Command {
 	var follow, previous bool
 	var tail int
 	cmd := &cobra.Command{
-		Use:   "logs POD [-c CONTAINER]",
+		Use:   "logs POD|TYPE/NAME [-c CONTAINER]",
 		Short: "Print a container's logs (kept on the node, across agent restarts)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

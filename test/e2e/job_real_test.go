@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -74,7 +76,7 @@ func (n *realNode) jobPods(t *testing.T, name string) []corev1.Pod {
 // two pods, each Failed with exit code 1 as the agent reports it.
 func TestRealJobs(t *testing.T) {
 	n := startRealNode(t, nil)
-	n.apply(t, busyboxJob("ok", "  completions: 5\n  parallelism: 2", "exit 0"))
+	n.apply(t, busyboxJob("ok", "  completions: 5\n  parallelism: 2", "echo finished; exit 0"))
 	n.apply(t, busyboxJob("bad", "  backoffLimit: 1", "exit 1"))
 	most := int32(0)
 	j := n.waitJob(t, "ok", batchv1.JobComplete, 120*time.Second, func(j *batchv1.Job) { most = max(most, j.Status.Active) })
@@ -86,6 +88,14 @@ func TestRealJobs(t *testing.T) {
 		if p.Status.Phase != corev1.PodSucceeded || len(cs) != 1 || cs[0].State.Terminated == nil || cs[0].State.Terminated.ExitCode != 0 {
 			t.Errorf("pod %s: %s %+v", p.Name, p.Status.Phase, cs)
 		}
+	}
+	// kubectl's logs TYPE/NAME: one of the Job's pods, named on stderr.
+	out, err := exec.Command(filepath.Join(binDir, "strom"), "--config", n.config, "logs", "job/ok").Output()
+	if err != nil || string(out) != "finished\n" {
+		t.Errorf("strom logs job/ok: %q, %v", out, err)
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		t.Logf("stderr: %s", ee.Stderr)
 	}
 	j = n.waitJob(t, "bad", batchv1.JobFailed, 120*time.Second, nil)
 	if c := jobCond(j, batchv1.JobFailed); c.Reason != batchv1.JobReasonBackoffLimitExceeded || j.Status.Failed != 2 {
