@@ -83,3 +83,20 @@ func TestDeleteParams(t *testing.T) {
 		}
 	}
 }
+
+// strom image … --node NAME connects before it asks the node (it used to
+// dereference a nil client) and names a node that does not exist.
+func TestImageNodeFlag(t *testing.T) {
+	c := newQuietCluster(t)
+	for _, args := range [][]string{{"image", "ls", "--node", "ghost"}, {"image", "rm", "--node", "ghost", "busybox"}} {
+		_, errOut, code := c.strom("", args...)
+		if code == 0 || !strings.Contains(errOut, `nodes "ghost" not found`) {
+			t.Errorf("strom %s: exit %d, %q", strings.Join(args, " "), code, errOut)
+		}
+	}
+	c.mustStrom("apply", "-f", c.file("node.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: quiet}\n"))
+	_, errOut, code := c.strom("", "image", "ls", "--node", "quiet")
+	if code == 0 || !strings.Contains(errOut, "node quiet") {
+		t.Errorf("image ls on a node without an agent: exit %d, %q", code, errOut)
+	}
+}

@@ -16,15 +16,20 @@ import (
 
 // nodes returns the named node, or every node.
 func (c *cli) nodes(name string) ([]string, error) {
-	if name != "" {
-		return []string{name}, nil
-	}
 	cl, err := c.connect()
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
+	if name != "" {
+		// The node must exist: its error names it (not a timeout on a
+		// subject nobody serves).
+		if _, err := cl.Do(ctx, api.VerbGet, &api.Request{Resource: "nodes", Name: name}); err != nil {
+			return nil, err
+		}
+		return []string{name}, nil
+	}
 	resp, err := cl.ListAll(ctx, api.Request{Resource: "nodes"})
 	if err != nil {
 		return nil, err
