@@ -17,6 +17,8 @@ import (
 type realOptions struct {
 	containerdAddress string
 	rootDir           string
+	runDir            string
+	logDir            string
 	clusterDNS        string
 	imageDir          string
 	manifestDir       string
@@ -29,7 +31,9 @@ type realOptions struct {
 
 func addRealFlags(f *pflag.FlagSet, o *realOptions) {
 	f.StringVar(&o.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd socket")
-	f.StringVar(&o.rootDir, "root-dir", "/var/lib/strom/agent", "pod volumes, sandboxes and CNI state")
+	f.StringVar(&o.rootDir, "root-dir", "/var/lib/strom/agent", "pod volumes, sandboxes and CNI state (IP allocations included)")
+	f.StringVar(&o.runDir, "run-dir", "/run/strom", "pinned pod network namespaces and exec FIFOs")
+	f.StringVar(&o.logDir, "log-dir", "/var/log/strom/pods", "container logs")
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "cluster DNS addresses (comma-separated) written to pods' resolv.conf")
 	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
 	f.StringVar(&o.manifestDir, "manifest-dir", "", "directory of static pod manifests")
@@ -50,7 +54,7 @@ func (o *realOptions) RealConfig(nodeIP string, log *zap.Logger) (agent.RealConf
 		return agent.RealConfig{}, fmt.Errorf("finding own executable for the log driver: %w", err)
 	}
 	rc := agent.RealConfig{
-		ContainerdAddress: o.containerdAddress, RootDir: o.rootDir, LogDriver: self,
+		ContainerdAddress: o.containerdAddress, RootDir: o.rootDir, RunDir: o.runDir, LogDir: o.logDir, LogDriver: self,
 		ImageDir: o.imageDir, NodeIP: nodeIP, Logger: log, ImageFS: "/var/lib/containerd",
 	}
 	if o.clusterDNS != "" {

@@ -16,6 +16,8 @@ import (
 type agentOptions struct {
 	containerdAddress string
 	rootDir           string
+	runDir            string
+	logDir            string
 	nodeIP            string
 	clusterDNS        string
 	imageDir          string
@@ -28,7 +30,9 @@ var agentFlags agentOptions
 
 func addAgentFlags(f *pflag.FlagSet, o *agentOptions) {
 	f.StringVar(&o.containerdAddress, "containerd-address", "/run/containerd/containerd.sock", "containerd socket for the node agent")
-	f.StringVar(&o.rootDir, "agent-root-dir", "/var/lib/strom/agent", "the node agent's pod volumes, sandboxes and CNI state")
+	f.StringVar(&o.rootDir, "agent-root-dir", "/var/lib/strom/agent", "the node agent's pod volumes, sandboxes and CNI state (IP allocations included)")
+	f.StringVar(&o.runDir, "agent-run-dir", "/run/strom", "the node agent's pinned pod network namespaces and exec FIFOs")
+	f.StringVar(&o.logDir, "agent-log-dir", "/var/log/strom/pods", "the node agent's container logs")
 	f.StringVar(&o.nodeIP, "node-ip", "", "this node's InternalIP (default: the address of the default route's interface)")
 	f.StringVar(&o.clusterDNS, "cluster-dns", "", "cluster DNS addresses (comma-separated) written to pods' resolv.conf")
 	f.StringVar(&o.imageDir, "image-dir", "", "import every *.tar image archive in this directory at start")
@@ -46,7 +50,7 @@ func agentFunc(o *agentOptions) app.AgentFunc {
 		}
 		rc := agent.RealConfig{
 			ImageFS:           "/var/lib/containerd",
-			ContainerdAddress: o.containerdAddress, RootDir: o.rootDir, LogDriver: self,
+			ContainerdAddress: o.containerdAddress, RootDir: o.rootDir, RunDir: o.runDir, LogDir: o.logDir, LogDriver: self,
 			ImageDir: o.imageDir, NodeIP: o.nodeIP, Conn: env.Conn, Logger: env.Logger,
 		}
 		if o.clusterDNS != "" {
