@@ -225,7 +225,10 @@ func TestRollingUpdate(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	ss := mkSet(3, func(ss *appsv1.StatefulSet) { ss.Spec.MinReadySeconds = 10; ss.Generation = 4 })
-	fresh := func(p *corev1.Pod) { ready(p); p.Status.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(-4 * time.Second)) }
+	fresh := func(p *corev1.Pod) {
+		ready(p)
+		p.Status.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(-4 * time.Second))
+	}
 	two := int32(2)
 	p := Sync(Input{Set: ss, Pods: []*corev1.Pod{pod(ss, 0, rev1, ready), pod(ss, 1, rev2, fresh), pod(ss, 2, rev2, pending)},
 		Current: rev1, Update: rev2, CollisionCount: &two, Now: t0})
