@@ -244,3 +244,20 @@ func TestFailedPodRecreated(t *testing.T) {
 		t.Fatalf("pods %s", names(ps))
 	}
 }
+
+// The write path refuses a changed serviceName with Invalid naming spec,
+// and writes nothing.
+func TestImmutableSpecThroughWriter(t *testing.T) {
+	e := ctltest.Start(t)
+	e.Create(stsJSON)
+	ss := getSet(e)
+	before := e.Log.LastSeq(t)
+	ss.Spec.ServiceName = "other"
+	_, err := e.Writer.Update(context.Background(), ss, events.WriteOptions{Actor: "test"})
+	if !events.IsInvalid(err) || !strings.Contains(err.Error(), "spec: Forbidden: updates to statefulset spec for fields other than") {
+		t.Fatalf("update error %v, want Invalid spec: Forbidden", err)
+	}
+	if after := e.Log.LastSeq(t); after != before {
+		t.Fatalf("the refused update wrote (seq %d -> %d)", before, after)
+	}
+}
