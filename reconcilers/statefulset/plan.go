@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/strom-project/strom/reconcilers/replicaset"
 )
@@ -203,6 +204,10 @@ func Sync(in Input) Plan {
 	if !rolling {
 		return plan
 	}
+	if ru := ss.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxUnavailable != nil {
+		plan.Delete = append(plan.Delete, rollUnavailable(ss, want, part, in.Update.Name, in.Now)...)
+		return plan
+	}
 	// The rolling update: from the highest ordinal down to the
 	// partition, delete one pod of another revision, and wait for each
 	// replaced pod to be healthy again.
@@ -220,6 +225,36 @@ func Sync(in Input) Plan {
 		}
 	}
 	return plan
+}
+
+// rollUnavailable is the rolling update with maxUnavailable (Kubernetes'
+// MaxUnavailableStatefulSet): as many outdated pods at or above the
+// partition go, highest first, as keep at most maxUnavailable of the
+// desired pods unavailable.
+func rollUnavailable(ss *appsv1.StatefulSet, want []*corev1.Pod, part int, update string, now time.Time) []*corev1.Pod {
+	n := len(want)
+	maxU, err := intstr.GetScaledValueFromIntOrPercent(ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable, n, true)
+	if err != nil || maxU < 1 {
+		maxU = 1
+	}
+	unavailable := 0
+	for _, p := range want {
+		if ok, _ := available(p, ss.Spec.MinReadySeconds, now); !ok {
+			unavailable++
+		}
+	}
+	var del []*corev1.Pod
+	for i := n - 1; i >= part && i >= 0 && unavailable < maxU; i-- {
+		p := want[i]
+		if p == nil || terminating(p) || Revision(p) == update {
+			continue
+		}
+		del = append(del, p)
+		if ok, _ := available(p, ss.Spec.MinReadySeconds, now); ok {
+			unavailable++
+		}
+	}
+	return del
 }
 
 // scaledClaims are p's claims to give an owner reference to p, so that

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/strom-project/strom/reconcilers/history"
 )
@@ -287,5 +288,21 @@ func TestClaims(t *testing.T) {
 	p = Sync(Input{Set: del, Pods: []*corev1.Pod{pod(del, 0, rev1, ready), pod(del, 1, rev1, ready)}, Claims: have, Current: rev1, Update: rev1, Now: t0})
 	if names(p.Delete)[0] != "web-1" || len(p.UpdateClaims) != 2 || p.UpdateClaims[0].OwnerReferences[0].UID != "pod-uid-web-1" {
 		t.Fatalf("scale down: delete %v update claims %+v", names(p.Delete), p.UpdateClaims)
+	}
+}
+
+func TestMaxUnavailable(t *testing.T) {
+	two := intstr.FromInt32(2)
+	ss := mkSet(4, func(ss *appsv1.StatefulSet) { ss.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = &two })
+	all := []*corev1.Pod{pod(ss, 0, rev1, ready), pod(ss, 1, rev1, ready), pod(ss, 2, rev1, ready), pod(ss, 3, rev1, ready)}
+	if p := Sync(Input{Set: ss, Pods: all, Current: rev1, Update: rev2, Now: t0}); !reflect.DeepEqual(names(p.Delete), []string{"web-3", "web-2"}) {
+		t.Fatalf("delete %v, want web-3 web-2", names(p.Delete))
+	}
+	// One updated pod not ready yet: only one more goes (Parallel; under
+	// OrderedReady the unready pod blocks everything).
+	parallel(ss)
+	some := []*corev1.Pod{pod(ss, 0, rev1, ready), pod(ss, 1, rev1, ready), pod(ss, 2, rev2, ready), pod(ss, 3, rev2, pending)}
+	if p := Sync(Input{Set: ss, Pods: some, Current: rev1, Update: rev2, Now: t0}); !reflect.DeepEqual(names(p.Delete), []string{"web-1"}) {
+		t.Fatalf("delete %v, want web-1", names(p.Delete))
 	}
 }
