@@ -1,7 +1,6 @@
 package statefulset
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -145,5 +144,3 @@ func hasRef(refs []metav1.OwnerReference, uid string) bool {
 	}
 	return false
 }
-
-func describe(ss *appsv1.StatefulSet) string { return fmt.Sprintf("%s/%s", ss.Namespace, ss.Name) }

@@ -87,15 +87,6 @@ func going(e *ctltest.Env, name string) bool {
 	return !e.Get("pods", "default", name, &p) || p.DeletionTimestamp != nil
 }
 
-func get(t *testing.T, e *ctltest.Env, name string) *corev1.Pod {
-	t.Helper()
-	var p corev1.Pod
-	if !e.Get("pods", "default", name, &p) {
-		t.Fatalf("no pod %s", name)
-	}
-	return &p
-}
-
 func ptr[T any](v T) *T { return &v }
 
 // Claims before pods, one ordinal at a time, a revision per template, a
