@@ -10,6 +10,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/strom-project/strom/events"
+	"github.com/strom-project/strom/events/api"
 	"github.com/strom-project/strom/test/logtest"
 )
 
@@ -99,12 +101,33 @@ func TestStatefulSetOnHollowNodes(t *testing.T) {
 		}
 	}
 	c.watchSet(40*time.Second, ordered, allRunning(3))
+	c.inLogOrder(events.TypeCreated, "web-0", "web-1", "web-2")
 	for name, p := range c.webPods() {
 		if p.Spec.Hostname != name || p.Spec.Subdomain != "web" || p.Labels["statefulset.kubernetes.io/pod-name"] != name || p.Labels["controller-revision-hash"] == "" {
 			t.Fatalf("pod %s: hostname %q subdomain %q labels %v", name, p.Spec.Hostname, p.Spec.Subdomain, p.Labels)
 		}
 	}
 	c.wantEvent("SuccessfulCreate", "create Pod web-2 in StatefulSet web successful")
+	// A headless Service named by serviceName gives each pod its
+	// hostname in the Endpoints (what per-pod DNS serves).
+	c.apply("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {clusterIP: None, selector: {app: web}, ports: [{port: 80}]}\n")
+	logtest.Eventually(t, 20*time.Second, func() error {
+		var ep corev1.Endpoints
+		if err := c.get("endpoints", "default", "web", &ep); err != nil {
+			return err
+		}
+		var hosts []string
+		for _, ss := range ep.Subsets {
+			for _, a := range ss.Addresses {
+				hosts = append(hosts, a.Hostname)
+			}
+		}
+		slices.Sort(hosts)
+		if strings.Join(hosts, ",") != "web-0,web-1,web-2" {
+			return fmt.Errorf("endpoint hostnames %v", hosts)
+		}
+		return nil
+	})
 
 	// A deleted pod comes back under its name.
 	old := c.webPods()["web-1"].UID
@@ -123,29 +146,22 @@ func TestStatefulSetOnHollowNodes(t *testing.T) {
 			t.Fatal("web-1 removed while web-2 is still there")
 		}
 	}, allRunning(1))
+	c.inLogOrder(events.TypeDeleted, "web-2", "web-1")
 	c.wantEvent("SuccessfulDelete", "delete Pod web-2 in StatefulSet web successful")
 
 	// Back to 3, then an image change rolls from the highest ordinal.
 	c.apply(stsYAML(3, "web:1"))
 	c.watchSet(40*time.Second, ordered, allRunning(3))
 	c.apply(stsYAML(3, "web:2"))
-	var order []string
-	updated := func(ps map[string]corev1.Pod) {
+	c.watchSet(60*time.Second, func(map[string]corev1.Pod) {}, func(ps map[string]corev1.Pod) error {
 		for name, p := range ps {
-			if p.DeletionTimestamp == nil && p.Spec.Containers[0].Image == "web:2" && !slices.Contains(order, name) {
-				order = append(order, name)
+			if p.Spec.Containers[0].Image != "web:2" {
+				return fmt.Errorf("%s runs %s", name, p.Spec.Containers[0].Image)
 			}
-		}
-	}
-	c.watchSet(60*time.Second, updated, func(ps map[string]corev1.Pod) error {
-		if len(order) != 3 {
-			return fmt.Errorf("updated %v", order)
 		}
 		return allRunning(3)(ps)
 	})
-	if strings.Join(order, ",") != "web-2,web-1,web-0" {
-		t.Fatalf("update order %v, want web-2,web-1,web-0", order)
-	}
+	c.inLogOrder(events.TypeCreated, "web-2", "web-1", "web-0") // the updated pods
 	out, err := c.strom("rollout", "status", "sts/web", "--timeout", "30s")
 	if err != nil || !strings.Contains(out, "statefulset rolling update complete 3 pods at revision web-") {
 		t.Fatalf("rollout status %v: %s", err, out)
@@ -156,6 +172,53 @@ func TestStatefulSetOnHollowNodes(t *testing.T) {
 	}
 	if hist, err := c.strom("rollout", "history", "sts/web"); err != nil || !strings.Contains(hist, "\n1 ") || !strings.Contains(hist, "\n2 ") {
 		t.Fatalf("history %v:\n%s", err, hist)
+	}
+	// rollout undo brings revision 1's template back (as revision 3).
+	if out, err := c.strom("rollout", "undo", "sts/web"); err != nil || !strings.Contains(out, "statefulset.apps/web rolled back") {
+		t.Fatalf("undo %v: %s", err, out)
+	}
+	c.watchSet(60*time.Second, func(map[string]corev1.Pod) {}, func(ps map[string]corev1.Pod) error {
+		for name, p := range ps {
+			if p.Spec.Containers[0].Image != "web:1" {
+				return fmt.Errorf("%s runs %s", name, p.Spec.Containers[0].Image)
+			}
+		}
+		if s := c.statefulSet("web").Status; s.CurrentRevision != s.UpdateRevision || s.UpdatedReplicas != 3 {
+			return fmt.Errorf("status %+v", s)
+		}
+		return allRunning(3)(ps)
+	})
+}
+
+// lastSeq is the log sequence of the last event of type typ about pod
+// name (any incarnation of it).
+func (c *rcluster) lastSeq(name string, typ events.Type) uint64 {
+	c.t.Helper()
+	resp, err := c.admin.Do(c.ctx(), api.VerbHistory, &api.Request{Resource: "pods", Namespace: "default", Name: name})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var seq uint64
+	for _, h := range resp.History {
+		if h.Type == typ && h.Seq > seq {
+			seq = h.Seq
+		}
+	}
+	return seq
+}
+
+// inLogOrder fails unless the pods' last events of type typ are in the
+// log in the order given.
+func (c *rcluster) inLogOrder(typ events.Type, names ...string) {
+	c.t.Helper()
+	var prev uint64
+	for _, n := range names {
+		seq := c.lastSeq(n, typ)
+		if seq == 0 || seq <= prev {
+			c.t.Fatalf("%s %s at seq %d, not after the previous one (%d); want the order %v", n, typ, seq, prev, names)
+		}
+		prev = seq
+		c.t.Logf("%s %s at seq %d", n, typ, seq)
 	}
 }
 
