@@ -281,9 +281,10 @@ func scaledClaims(ss *appsv1.StatefulSet, have map[string]*corev1.PersistentVolu
 	return out
 }
 
-// status is Kubernetes' StatefulSet status over the live pods: the
-// current revision becomes the update revision once every replica is
-// updated and ready.
+// status is Kubernetes' StatefulSet status over the set's pods: the
+// current revision becomes the update revision once a RollingUpdate has
+// every replica updated and ready (under OnDelete, as in Kubernetes, it
+// stays).
 func status(ss *appsv1.StatefulSet, in Input, want, condemned []*corev1.Pod) (appsv1.StatefulSetStatus, time.Duration) {
 	s := appsv1.StatefulSetStatus{
 		ObservedGeneration: ss.Generation,
@@ -297,10 +298,10 @@ func status(ss *appsv1.StatefulSet, in Input, want, condemned []*corev1.Pod) (ap
 	}
 	var wait time.Duration
 	count := func(p *corev1.Pod) {
-		if p == nil || terminating(p) {
+		if p == nil {
 			return
 		}
-		s.Replicas++
+		s.Replicas++ // as Kubernetes counts: terminating pods too
 		if runningReady(p) {
 			s.ReadyReplicas++
 			if ok, d := available(p, ss.Spec.MinReadySeconds, in.Now); ok {
@@ -308,6 +309,9 @@ func status(ss *appsv1.StatefulSet, in Input, want, condemned []*corev1.Pod) (ap
 			} else if d > 0 && (wait == 0 || d < wait) {
 				wait = d
 			}
+		}
+		if terminating(p) {
+			return
 		}
 		if Revision(p) == s.CurrentRevision {
 			s.CurrentReplicas++
@@ -325,9 +329,6 @@ func status(ss *appsv1.StatefulSet, in Input, want, condemned []*corev1.Pod) (ap
 	n := int32(replicas(ss))
 	if ss.Spec.UpdateStrategy.Type != appsv1.OnDeleteStatefulSetStrategyType &&
 		s.UpdatedReplicas == n && s.ReadyReplicas == n && s.Replicas == n {
-		s.CurrentRevision, s.CurrentReplicas = s.UpdateRevision, s.UpdatedReplicas
-	}
-	if ss.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType && s.UpdatedReplicas == s.Replicas && s.Replicas == n {
 		s.CurrentRevision, s.CurrentReplicas = s.UpdateRevision, s.UpdatedReplicas
 	}
 	return s, wait

@@ -198,6 +198,7 @@ func TestRollingUpdate(t *testing.T) {
 		{name: "partition keeps lower ordinals", ss: mkSet(3, partitioned(2)), pods: all(ss, rev1, rev1, rev2), cur: "web-r1"},
 		{name: "partition: a deleted lower pod comes back at the current revision", ss: mkSet(3, partitioned(2)), pods: []*corev1.Pod{pod(ss, 0, rev1, ready), pod(ss, 2, rev2, ready)}, create: []string{"web-1"}, cur: "web-r1"},
 		{name: "on delete: nothing replaced", ss: mkSet(3, onDelete), pods: all(ss, rev1, rev1, rev1), cur: "web-r1"},
+		{name: "on delete: the current revision stays, as in Kubernetes", ss: mkSet(3, onDelete), pods: all(ss, rev2, rev2, rev2), cur: "web-r1"},
 		{name: "on delete: a deleted pod comes back updated", ss: mkSet(3, onDelete), pods: all(ss, rev1, rev1), create: []string{"web-2"}, cur: "web-r1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
