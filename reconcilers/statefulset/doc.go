@@ -15,7 +15,16 @@
 //
 // A RollingUpdate replaces pods from the highest ordinal down to the
 // partition, one at a time, each waiting for the replaced one to be
-// healthy; OnDelete only gives pods that are deleted the new template.
+// healthy (with maxUnavailable, as many at once as keep that many
+// unavailable); OnDelete only gives pods that are deleted the new
+// template. Pods carry their revision's name in controller-revision-hash;
+// status.currentRevision becomes the update revision once a rolling
+// update has every replica updated and ready.
+//
+// Claims are owned as persistentVolumeClaimRetentionPolicy says:
+// whenDeleted Delete gives them an owner reference to the set;
+// whenScaled Delete gives a scaled-away pod's claims one to the pod
+// before it goes, so the garbage collector removes them with it.
 // Nothing here reads a clock or writes: time is an input, the plan is
 // the output.
 package statefulset

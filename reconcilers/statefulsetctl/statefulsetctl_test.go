@@ -252,3 +252,33 @@ func TestImmutableSpecThroughWriter(t *testing.T) {
 		t.Fatalf("the refused update wrote (seq %d -> %d)", before, after)
 	}
 }
+
+// whenScaled: Delete gives a scaled-away pod's claims an owner reference
+// to the pod before the pod goes; the claims of kept pods stay unowned.
+func TestScaledClaimsOwnedByPod(t *testing.T) {
+	e := ctltest.Start(t)
+	e.Create(strings.Replace(stsJSON, `{"whenDeleted":"Delete"}`, `{"whenScaled":"Delete"},"podManagementPolicy":"Parallel"`, 1))
+	r := statefulsetctl.New(e.Env)
+	reconcile(t, e, r)
+	if names(pods(t, e)) != "web-0,web-1" || e.Count("persistentvolumeclaims", "default") != 2 {
+		t.Fatalf("pods %s, %d claims", names(pods(t, e)), e.Count("persistentvolumeclaims", "default"))
+	}
+	web1 := pods(t, e)[1]
+	ss := getSet(e)
+	ss.Spec.Replicas = ptr(int32(1))
+	e.Write(ss, "update")
+	reconcile(t, e, r)
+	var c0, c1 corev1.PersistentVolumeClaim
+	if !e.Get("persistentvolumeclaims", "default", "www-web-0", &c0) || !e.Get("persistentvolumeclaims", "default", "www-web-1", &c1) {
+		t.Fatal("claims gone")
+	}
+	if len(c0.OwnerReferences) != 0 {
+		t.Fatalf("kept claim owners %+v", c0.OwnerReferences)
+	}
+	if refs := c1.OwnerReferences; len(refs) != 1 || refs[0].Kind != "Pod" || refs[0].UID != web1.UID {
+		t.Fatalf("scaled claim owners %+v, want pod web-1 (%s)", refs, web1.UID)
+	}
+	if !going(e, "web-1") {
+		t.Fatal("web-1 not removed")
+	}
+}
