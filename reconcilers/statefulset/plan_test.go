@@ -307,3 +307,20 @@ func TestMaxUnavailable(t *testing.T) {
 		t.Fatalf("delete %v, want web-1", names(p.Delete))
 	}
 }
+
+// OrderedReady waits minReadySeconds after a pod is ready before the next.
+func TestOrderedWaitsForAvailable(t *testing.T) {
+	ss := mkSet(3, func(ss *appsv1.StatefulSet) { ss.Spec.MinReadySeconds = 10 })
+	fresh := func(p *corev1.Pod) {
+		ready(p)
+		p.Status.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(-4 * time.Second))
+	}
+	p := Sync(Input{Set: ss, Pods: []*corev1.Pod{pod(ss, 0, rev1, fresh)}, Current: rev1, Update: rev1, Now: t0})
+	if len(p.Create) != 0 || p.RequeueAfter != 6*time.Second {
+		t.Fatalf("create %v requeue %v, want none and 6s", names(p.Create), p.RequeueAfter)
+	}
+	p = Sync(Input{Set: ss, Pods: []*corev1.Pod{pod(ss, 0, rev1, fresh)}, Current: rev1, Update: rev1, Now: t0.Add(6 * time.Second)})
+	if !reflect.DeepEqual(names(p.Create), []string{"web-1"}) {
+		t.Fatalf("create %v, want web-1", names(p.Create))
+	}
+}
