@@ -64,5 +64,10 @@ func ValidateUpdate(next, cur Object) field.ErrorList {
 			return validateDaemonSetUpdate(ds, c)
 		}
 	}
+	if ss, ok := next.(*appsv1.StatefulSet); ok {
+		if c, ok := cur.(*appsv1.StatefulSet); ok {
+			return validateStatefulSetUpdate(ss, c)
+		}
+	}
 	return nil
 }

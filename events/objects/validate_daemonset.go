@@ -16,3 +16,22 @@ func validateDaemonSetUpdate(next, cur *appsv1.DaemonSet) field.ErrorList {
 	}
 	return nil
 }
+
+// validateStatefulSetUpdate refuses, as Kubernetes' apps validation does,
+// an update that changes a StatefulSet's spec beyond the fields a set
+// may change once it exists (its selector, serviceName, claim templates
+// and pod management policy name what it already made).
+func validateStatefulSetUpdate(next, cur *appsv1.StatefulSet) field.ErrorList {
+	s := next.Spec.DeepCopy()
+	s.Replicas = cur.Spec.Replicas
+	s.Ordinals = cur.Spec.Ordinals
+	s.Template = cur.Spec.Template
+	s.UpdateStrategy = cur.Spec.UpdateStrategy
+	s.RevisionHistoryLimit = cur.Spec.RevisionHistoryLimit
+	s.PersistentVolumeClaimRetentionPolicy = cur.Spec.PersistentVolumeClaimRetentionPolicy
+	s.MinReadySeconds = cur.Spec.MinReadySeconds
+	if !equality.Semantic.DeepEqual(*s, cur.Spec) {
+		return field.ErrorList{field.Forbidden(specPath, "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")}
+	}
+	return nil
+}

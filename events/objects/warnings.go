@@ -22,7 +22,6 @@ import (
 // but that no Strom controller reconciles yet. Each gets one warning
 // instead of one per field.
 var notActedOnKinds = []string{
-	"StatefulSet",
 	"PersistentVolume",
 	"PersistentVolumeClaim",
 	"Ingress",

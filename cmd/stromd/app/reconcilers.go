@@ -15,6 +15,7 @@ import (
 	"github.com/strom-project/strom/reconcilers/replicasetctl"
 	"github.com/strom-project/strom/reconcilers/schedulerctl"
 	"github.com/strom-project/strom/reconcilers/serviceaccount"
+	"github.com/strom-project/strom/reconcilers/statefulsetctl"
 	"github.com/strom-project/strom/reconcilers/svcalloc"
 )
 
@@ -49,6 +50,7 @@ func BuiltinReconcilers(o ReconcilerOptions) func(env manager.Env) ([]manager.Re
 			replicasetctl.NewReplicationControllers(env),
 			deploymentctl.New(env),
 			daemonsetctl.New(env),
+			statefulsetctl.New(env),
 			jobctl.New(env),
 			cronjobctl.New(env),
 			gc.New(env),
