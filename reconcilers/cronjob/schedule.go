@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
 	// The tz database is built in, so spec.timeZone means the same on
 	// every host (as in Kubernetes' binaries), /usr/share/zoneinfo or not.
 	_ "time/tzdata"

@@ -2,7 +2,6 @@ package cronjobctl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -65,20 +64,8 @@ func (r *Reconciler) Watches() []manager.Watch {
 	return []manager.Watch{{Resource: "cronjobs"}, {Resource: "jobs", Keys: jobKeys}}
 }
 
-// jobKeys maps a Job's event to its controlling CronJob, decoding only
-// the Job's metadata.
-func jobKeys(ev *events.Event) []string {
-	var j struct {
-		Metadata metav1.ObjectMeta `json:"metadata"`
-	}
-	if err := json.Unmarshal(ev.Object, &j); err != nil {
-		return nil
-	}
-	if ref := metav1.GetControllerOfNoCopy(&j.Metadata); ref != nil && ref.Kind == "CronJob" && ref.APIVersion == batchv1.SchemeGroupVersion.String() {
-		return []string{events.ObjectKey(j.Metadata.Namespace, ref.Name)}
-	}
-	return nil
-}
+// jobKeys maps a Job's event to its controlling CronJob.
+var jobKeys = ctlutil.ControllerKeys(batchv1.SchemeGroupVersion.String(), "CronJob")
 
 // Reconcile plans one CronJob and writes the plan.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {

@@ -188,3 +188,19 @@ func Log(env manager.Env, name string) *zap.Logger {
 	}
 	return env.Logger.Named(name)
 }
+
+// ControllerKeys is a watch's key function mapping an object's event to
+// its controller of the given apiVersion and kind, decoding only the
+// object's metadata.
+func ControllerKeys(apiVersion, kind string) func(ev *events.Event) []string {
+	return func(ev *events.Event) []string {
+		meta, err := DecodeMeta(ev)
+		if err != nil {
+			return nil
+		}
+		if ref := metav1.GetControllerOfNoCopy(meta); ref != nil && ref.Kind == kind && ref.APIVersion == apiVersion {
+			return []string{events.ObjectKey(meta.Namespace, ref.Name)}
+		}
+		return nil
+	}
+}

@@ -2,7 +2,6 @@ package daemonsetctl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -83,22 +82,8 @@ func (r *Reconciler) nodeKeys(ev *events.Event) []string {
 	return r.Keys()
 }
 
-// ownerKeys maps an object's event to its controlling DaemonSet, decoding
-// only its metadata.
-func ownerKeys(ev *events.Event) []string {
-	var obj struct {
-		Metadata metav1.ObjectMeta `json:"metadata"`
-	}
-	if err := json.Unmarshal(ev.Object, &obj); err != nil {
-		return nil
-	}
-	for _, ref := range obj.Metadata.OwnerReferences {
-		if ref.Controller != nil && *ref.Controller && ref.Kind == "DaemonSet" && ref.APIVersion == appsv1.SchemeGroupVersion.String() {
-			return []string{events.ObjectKey(obj.Metadata.Namespace, ref.Name)}
-		}
-	}
-	return nil
-}
+// ownerKeys maps an object's event to its controlling DaemonSet.
+var ownerKeys = ctlutil.ControllerKeys(appsv1.SchemeGroupVersion.String(), "DaemonSet")
 
 // Reconcile plans one DaemonSet and writes the plan.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -39,55 +38,16 @@ func (r *Reconciler) revisions(ctx context.Context, ds *appsv1.DaemonSet, o even
 	if err != nil {
 		return hist{}, false, err
 	}
-	p, err := history.PlanCurrent(history.Input{Parent: ds, GVK: gvk, Template: &ds.Spec.Template, Revisions: revs,
-		CollisionCount: ds.Status.CollisionCount})
-	if err != nil {
-		return hist{}, false, err
-	}
-	w := r.env.Writer
-	cur := p.Current
+	cur, keep, redo, err := history.Ensure(ctx, r.env.Writer, history.Input{Parent: ds, GVK: gvk, Template: &ds.Spec.Template, Revisions: revs,
+		CollisionCount: ds.Status.CollisionCount}, o, seqs.Add)
+	var coll *history.ErrCollision
 	switch {
-	case p.Create != nil:
-		res, got, err := history.Create(ctx, w, p.Create, o)
-		var coll *history.ErrCollision
-		if errors.As(err, &coll) {
-			return hist{}, true, r.bumpCollisions(ctx, ds, o, seqs)
-		}
-		if err != nil {
-			return hist{}, false, err
-		}
-		seqs.Add(res)
-		cur = got
-		revs = append(revs, got)
-	case p.Renumber != nil:
-		res, err := w.Update(ctx, p.Renumber, o)
-		if events.IsConflict(err) || events.IsNotFound(err) {
-			return hist{}, true, nil // re-planned on the revision's next version
-		}
-		if err != nil {
-			return hist{}, false, fmt.Errorf("renumbering controllerrevision %s/%s: %w", p.Renumber.Namespace, p.Renumber.Name, err)
-		}
-		seqs.Add(res)
-		for i := range revs {
-			if revs[i].Name == p.Renumber.Name {
-				revs[i] = p.Renumber
-			}
-		}
-	}
-	// Duplicates (the same template and hash under another name) go;
-	// their pods already carry the current hash.
-	keep := revs[:0:0]
-	for _, rev := range revs {
-		if !slices.Contains(p.Dedup, rev) {
-			keep = append(keep, rev)
-		}
-	}
-	for _, d := range p.Dedup {
-		res, err := history.Delete(ctx, w, d, o)
-		if err != nil {
-			return hist{}, false, err
-		}
-		seqs.Add(res)
+	case errors.As(err, &coll):
+		return hist{}, true, r.bumpCollisions(ctx, ds, o, seqs)
+	case err != nil:
+		return hist{}, false, err
+	case redo:
+		return hist{}, true, nil
 	}
 	return hist{revs: keep, current: cur, hash: cur.Labels[history.HashLabel]}, false, nil
 }

@@ -74,20 +74,9 @@ func (r *Reconciler) Watches() []manager.Watch {
 	return []manager.Watch{{Resource: "jobs"}, {Resource: "pods", Keys: podKeys}}
 }
 
-// podKeys maps a pod's event to its controlling Job, decoding only the
-// pod's metadata (every pod event of the cluster comes through here).
-func podKeys(ev *events.Event) []string {
-	meta, err := ctlutil.DecodeMeta(ev)
-	if err != nil {
-		return nil
-	}
-	for _, ref := range meta.OwnerReferences {
-		if ref.Controller != nil && *ref.Controller && ref.Kind == "Job" && ref.APIVersion == batchv1.SchemeGroupVersion.String() {
-			return []string{events.ObjectKey(meta.Namespace, ref.Name)}
-		}
-	}
-	return nil
-}
+// podKeys maps a pod's event to its controlling Job (every pod event of
+// the cluster comes through here: metadata only).
+var podKeys = ctlutil.ControllerKeys(batchv1.SchemeGroupVersion.String(), "Job")
 
 // Reconcile plans one Job and writes the plan.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {

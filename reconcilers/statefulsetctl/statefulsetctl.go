@@ -2,7 +2,6 @@ package statefulsetctl
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -56,22 +55,8 @@ func (r *Reconciler) Watches() []manager.Watch {
 	}
 }
 
-// ownerKeys maps an object's event to its controlling StatefulSet,
-// decoding only its metadata.
-func ownerKeys(ev *events.Event) []string {
-	var obj struct {
-		Metadata metav1.ObjectMeta `json:"metadata"`
-	}
-	if err := json.Unmarshal(ev.Object, &obj); err != nil {
-		return nil
-	}
-	for _, ref := range obj.Metadata.OwnerReferences {
-		if ref.Controller != nil && *ref.Controller && ref.Kind == "StatefulSet" && ref.APIVersion == appsv1.SchemeGroupVersion.String() {
-			return []string{events.ObjectKey(obj.Metadata.Namespace, ref.Name)}
-		}
-	}
-	return nil
-}
+// ownerKeys maps an object's event to its controlling StatefulSet.
+var ownerKeys = ctlutil.ControllerKeys(appsv1.SchemeGroupVersion.String(), "StatefulSet")
 
 // Reconcile plans one StatefulSet and writes the plan.
 func (r *Reconciler) Reconcile(ctx context.Context, key string) (controller.Result, error) {
