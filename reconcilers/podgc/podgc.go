@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/strom-project/strom/events"
 	"github.com/strom-project/strom/events/objects"
@@ -105,13 +106,13 @@ func (r *Reconciler) Watches() []manager.Watch {
 	}
 }
 
+// podsOn lists the pods bound to node through the view's spec.nodeName
+// index, so a node deletion costs its own pods, not every pod.
 func (r *Reconciler) podsOn(node string) []string {
-	items, _ := r.env.Store.List(projections.Query{Resource: "pods"})
-	var keys []string
+	items, _ := r.env.Store.List(projections.Query{Resource: "pods", Fields: fields.OneTermEqualSelector("spec.nodeName", node)})
+	keys := make([]string, 0, len(items))
 	for _, e := range items {
-		if e.NodeName == node {
-			keys = append(keys, e.Key())
-		}
+		keys = append(keys, e.Key())
 	}
 	return keys
 }
