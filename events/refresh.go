@@ -73,6 +73,9 @@ func (w *Writer) appendIgnorable(ctx context.Context, k *objects.Kind, cur *curr
 		}
 		return nil, fmt.Errorf("appending Refreshed event for %s %s: %w", k.Resource, ev.Key(), err)
 	}
+	if err := w.makeDurable(ctx, ack.Sequence); err != nil {
+		return nil, err
+	}
 	obj.SetResourceVersion(ResourceVersion(ack.Sequence))
 	return &Result{Outcome: Configured, Object: obj, Seq: ack.Sequence, EventID: ev.ID}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/strom-project/strom/events/fsutil"
 )
 
 // SealAlgorithm names the payload encryption in the Strom-Enc header.
@@ -50,19 +52,10 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generating secret key: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := fsutil.WriteFileExclusive(path, key, 0o600); err != nil {
 		return nil, fmt.Errorf("creating secret key: %w", err)
 	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("writing secret key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("syncing secret key: %w", err)
-	}
-	return key, f.Close()
+	return key, nil
 }
 
 // Seal encrypts plain; the result is nonce || ciphertext.

@@ -67,6 +67,9 @@ type Writer struct {
 	// admission are the rules applied to every write of the kinds they
 	// handle (see Admission).
 	admission []Admission
+	// durable, if set, returns once every append acknowledged before the
+	// call is on stable storage (see WriterConfig.Durable).
+	durable func(ctx context.Context) error
 }
 
 // ViewFunc looks an object up in a live view: its stored JSON and the
@@ -88,6 +91,13 @@ type WriterConfig struct {
 	// Admission are rules every write goes through, in order, whoever
 	// writes (e.g. the Service allocator of events/alloc).
 	Admission []Admission
+	// Durable, if set, is called after each append the log acknowledged
+	// and before the write returns; it must return only once that append
+	// is on stable storage (stromd's group commit fsyncs the embedded
+	// server's message blocks, shared by all writers waiting at the time).
+	// An error fails the write: the event is in the log but may not
+	// survive a power loss.
+	Durable func(ctx context.Context) error
 }
 
 // NewWriter opens the event stream, which must exist (see EnsureStreams).
@@ -102,7 +112,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	w := &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8, view: cfg.View, admission: cfg.Admission}
+	w := &Writer{js: cfg.JetStream, stream: st, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, retries: 8, view: cfg.View, admission: cfg.Admission, durable: cfg.Durable}
 	w.pool = []jetstream.Stream{st}
 	w.pools = cfg.Pool
 	for _, js := range cfg.Pool {
@@ -504,8 +514,23 @@ func (w *Writer) append(ctx context.Context, k *objects.Kind, obj objects.Object
 		}
 		return nil, fmt.Errorf("appending %s event for %s %s: %w", typ, k.Resource, ev.Key(), err)
 	}
+	if err := w.makeDurable(ctx, ack.Sequence); err != nil {
+		return nil, err
+	}
 	obj.SetResourceVersion(ResourceVersion(ack.Sequence))
 	return &Result{Outcome: outcome, Object: obj, Seq: ack.Sequence, EventID: ev.ID}, nil
+}
+
+// makeDurable waits until the append at seq is on stable storage, when the
+// writer was configured to.
+func (w *Writer) makeDurable(ctx context.Context, seq uint64) error {
+	if w.durable == nil {
+		return nil
+	}
+	if err := w.durable(ctx); err != nil {
+		return fmt.Errorf("event %d was appended but not synced to disk, so it may not survive a power loss: %w", seq, err)
+	}
+	return nil
 }
 
 func outcomeOf(t Type) Outcome {

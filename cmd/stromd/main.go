@@ -88,7 +88,8 @@ func newCommand() *cobra.Command {
 	f.BoolVar(&cfg.NoAgent, "no-agent", false, "run the control plane only, without the in-process node agent")
 	f.IntVar(&cfg.Replicas, "replicas", 0, "copies of the event log JetStream keeps (default: 1 on one server, the cluster's size up to 3 on a NATS cluster)")
 	f.Uint64Var(&cfg.SnapshotEvery, "snapshot-every", 10000, "events between projection snapshots")
-	f.BoolVar(&cfg.FsyncAlways, "fsync-always", false, "fsync every write (survive power loss; slower)")
+	f.StringVar(&cfg.Fsync, "fsync", "", "when an acknowledged write is on disk (embedded NATS): group (the default: fsync before every acknowledgement, shared by concurrent writes), always (one fsync per write), or interval (background sync every 2 minutes: survives a crash of stromd, not a power loss)")
+	f.BoolVar(&cfg.FsyncAlways, "fsync-always", false, "deprecated: --fsync=always")
 	// Time travel: retention window and offline replay (docs/bench/timetravel.md).
 	f.DurationVar(&cfg.RetentionAge, "retention-age", 7*24*time.Hour, "keep history this long (0: forever); older points are served from snapshots")
 	cfg.RetentionSize = 10 << 30

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/strom-project/strom/events/fsutil"
+
 	"github.com/nats-io/nats.go"
 	"sigs.k8s.io/yaml"
 
@@ -74,14 +76,7 @@ func WriteConfig(path string, c *Config) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("installing %s: %w", path, err)
-	}
-	return nil
+	return fsutil.WriteFile(path, data, 0o600)
 }
 
 // Client calls the API. It remembers the sequence of its last write and

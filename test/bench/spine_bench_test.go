@@ -50,10 +50,20 @@ func cmJSON(name string, n int) []byte {
 // remote client sees it: CLI-style client over loopback TCP → NATS → API
 // → defaulting, validation, optimistic-concurrency append → JetStream ack
 // → response. Each operation changes an object, so each one appends.
+//
+// Each --fsync mode runs side by side: group (the default: every
+// acknowledged write on disk, concurrent writes sharing fsyncs), always
+// (one fsync per write) and interval (no fsync before the ack).
 func BenchmarkWritePath(b *testing.B) {
+	for _, mode := range app.FsyncModes {
+		b.Run("fsync="+mode, func(b *testing.B) { benchWritePath(b, mode) })
+	}
+}
+
+func benchWritePath(b *testing.B, mode string) {
 	for _, clients := range []int{1, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			d := clustertest.StartStromd(b, func(c *app.Config) { c.Logger = zap.NewNop() })
+			d := clustertest.StartStromd(b, func(c *app.Config) { c.Logger = zap.NewNop(); c.Fsync = mode })
 			conns := adminClients(b, d, clients)
 			lat := make([][]time.Duration, clients)
 			b.ResetTimer()

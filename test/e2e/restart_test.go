@@ -31,7 +31,13 @@ type stromd struct {
 // flags follow the defaults (a later --api-listen wins).
 func startStromd(t *testing.T, dataDir string, port int, extra ...string) *stromd {
 	t.Helper()
-	logPath := filepath.Join(dataDir, fmt.Sprintf("stromd-%d.log", time.Now().UnixNano()))
+	return startStromdLogging(t, dataDir, dataDir, port, extra...)
+}
+
+// startStromdLogging is startStromd with its log in logDir.
+func startStromdLogging(t *testing.T, dataDir, logDir string, port int, extra ...string) *stromd {
+	t.Helper()
+	logPath := filepath.Join(logDir, fmt.Sprintf("stromd-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +85,88 @@ func (s *stromd) client(t *testing.T) *api.Client {
 	return c
 }
 
+// writeStorm is writers clients each applying ConfigMap w<i> with n
+// counting up, one write at a time, until stopped or a write fails.
+type writeStorm struct {
+	mu     sync.Mutex
+	acked  []int // last acknowledged n per writer
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startWriteStorm(c *api.Client, writers int) *writeStorm {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &writeStorm{acked: make([]int, writers), cancel: cancel}
+	for w := 0; w < writers; w++ {
+		s.wg.Add(1)
+		go func(w int) {
+			defer s.wg.Done()
+			for n := 1; ctx.Err() == nil; n++ {
+				rctx, rc := context.WithTimeout(ctx, 2*time.Second)
+				_, err := c.Do(rctx, api.VerbApply, &api.Request{Namespace: "default", Object: configMap("w"+strconv.Itoa(w), n)})
+				rc()
+				if err != nil {
+					return // the server died under us
+				}
+				s.mu.Lock()
+				s.acked[w] = n
+				s.mu.Unlock()
+			}
+		}(w)
+	}
+	return s
+}
+
+// waitFor waits until total writes were acknowledged.
+func (s *writeStorm) waitFor(t *testing.T, total int) {
+	t.Helper()
+	logtest.Eventually(t, 30*time.Second, func() error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		sum := 0
+		for _, a := range s.acked {
+			sum += a
+		}
+		if sum < total {
+			return fmt.Errorf("%d writes acknowledged so far", sum)
+		}
+		return nil
+	})
+}
+
+// stop ends the storm and returns the last acknowledged n per writer.
+func (s *writeStorm) stop() []int {
+	s.cancel()
+	s.wg.Wait()
+	return append([]int(nil), s.acked...)
+}
+
+// check reads every writer's ConfigMap back and describes the first one
+// whose last acknowledged write is missing ("" when none is).
+func (s *writeStorm) check(t *testing.T, c *api.Client, acked []int) string {
+	t.Helper()
+	k := objects.ByKind("ConfigMap")
+	for w, a := range acked {
+		resp, err := c.Do(context.Background(), api.VerbGet, &api.Request{Resource: "configmaps", Namespace: "default", Name: "w" + strconv.Itoa(w)})
+		if err != nil {
+			if a == 0 {
+				continue
+			}
+			return fmt.Sprintf("writer %d had %d writes acknowledged, but now: %v", w, a, err)
+		}
+		obj, err := objects.DecodeStored(k, resp.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := strconv.Atoi(obj.(*corev1.ConfigMap).Data["n"])
+		// The write in flight at the failure may or may not have landed.
+		if got != a && got != a+1 {
+			return fmt.Sprintf("writer %d: last acknowledged n=%d, now n=%d", w, a, got)
+		}
+	}
+	return ""
+}
+
 func configMap(name string, n int) []byte {
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
@@ -98,65 +186,20 @@ func TestKill9LosesNoAcknowledgedWrite(t *testing.T) {
 	c := d.client(t)
 
 	const writers = 8
-	acked := make([]int, writers) // last acknowledged n per writer
-	var mu sync.Mutex
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for n := 1; ctx.Err() == nil; n++ {
-				rctx, rc := context.WithTimeout(ctx, 2*time.Second)
-				_, err := c.Do(rctx, api.VerbApply, &api.Request{Namespace: "default", Object: configMap("w"+strconv.Itoa(w), n)})
-				rc()
-				if err != nil {
-					return // the server died under us
-				}
-				mu.Lock()
-				acked[w] = n
-				mu.Unlock()
-			}
-		}(w)
-	}
+	storm := startWriteStorm(c, writers)
 	// Let a few thousand writes through, then kill -9 mid-stream.
-	logtest.Eventually(t, 30*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		total := 0
-		for _, a := range acked {
-			total += a
-		}
-		if total < 2000 {
-			return fmt.Errorf("%d writes acknowledged so far", total)
-		}
-		return nil
-	})
+	storm.waitFor(t, 2000)
 	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = d.cmd.Wait()
-	cancel()
-	wg.Wait()
+	acked := storm.stop()
 	c.Close()
 
 	d2 := startStromd(t, dataDir, port)
 	c2 := d2.client(t)
-	k := objects.ByKind("ConfigMap")
-	for w := 0; w < writers; w++ {
-		resp, err := c2.Do(context.Background(), api.VerbGet, &api.Request{Resource: "configmaps", Namespace: "default", Name: "w" + strconv.Itoa(w)})
-		if err != nil {
-			t.Fatalf("writer %d acknowledged %d writes, but after restart: %v", w, acked[w], err)
-		}
-		obj, err := objects.DecodeStored(k, resp.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := strconv.Atoi(obj.(*corev1.ConfigMap).Data["n"])
-		// The write in flight at the kill may or may not have landed.
-		if got != acked[w] && got != acked[w]+1 {
-			t.Fatalf("writer %d: last acknowledged n=%d, after restart n=%d", w, acked[w], got)
-		}
+	if lost := storm.check(t, c2, acked); lost != "" {
+		t.Fatal(lost)
 	}
 	// Graceful stop with SIGTERM exits 0.
 	if err := d2.cmd.Process.Signal(syscall.SIGTERM); err != nil {

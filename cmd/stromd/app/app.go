@@ -57,8 +57,13 @@ type Config struct {
 	NoAgent       bool
 	Replicas      int    // event stream replicas; 0: 1 on one server, the cluster's size up to 3 on a NATS cluster
 	SnapshotEvery uint64 // events between projection snapshots
-	FsyncAlways   bool   // fsync every write (survives power loss, not only process death)
-	MaxStore      int64  // JetStream storage cap; 0: server default
+	// Fsync is when acknowledged writes reach the disk of the embedded
+	// server: FsyncGroup (default, ""), FsyncAlways or FsyncInterval; see
+	// groupsync.go. With NATSURL it is the NATS servers' own setting.
+	Fsync string
+	// FsyncAlways is the older --fsync-always: Fsync "always".
+	FsyncAlways bool
+	MaxStore    int64 // JetStream storage cap; 0: server default
 
 	ClusterCIDR string // pod addresses; each node gets a /24 of it
 	ServiceCIDR string // ClusterIPs
@@ -111,6 +116,7 @@ type Stromd struct {
 	cfg        Config
 	log        *zap.Logger
 	ns         *server.Server // nil with an external NATS
+	groupSync  *groupSync     // group commit; nil unless embedded with --fsync=group
 	nc         *nats.Conn
 	js         jetstream.JetStream
 	writer     *events.Writer
@@ -177,6 +183,9 @@ func (c *Config) defaults() {
 func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	cfg.defaults()
 	log := cfg.Logger
+	if _, err := ParseFsync(cfg.Fsync); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
@@ -260,8 +269,17 @@ func Start(ctx context.Context, cfg Config) (_ *Stromd, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// After the streams and buckets the write path uses exist: group
+	// commit first syncs their metadata.
+	if err := d.setUpDurability(); err != nil {
+		return nil, err
+	}
+	var durable func(context.Context) error
+	if d.groupSync != nil {
+		durable = d.groupSync.Sync
+	}
 	if d.writer, err = events.NewWriter(ctx, events.WriterConfig{JetStream: d.js, Pool: pool, Sealer: sealer, Clock: cfg.Clock, Logger: log.Named("writer"), View: view,
-		Admission: []events.Admission{services, podSecurity}}); err != nil {
+		Admission: []events.Admission{services, podSecurity}, Durable: durable}); err != nil {
 		return nil, err
 	}
 	if err := d.proj.Start(ctx); err != nil {
@@ -554,6 +572,9 @@ func (d *Stromd) stop() {
 	if d.nc != nil {
 		_ = d.nc.Drain()
 		d.nc.Close()
+	}
+	if d.groupSync != nil {
+		d.groupSync.Close()
 	}
 	if d.ns != nil {
 		d.ns.Shutdown()

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/strom-project/strom/events/fsutil"
 )
 
 // The data dir names the cluster it belongs to in <data-dir>/cluster-id,
@@ -31,19 +33,9 @@ func readClusterID(path string) (string, error) {
 	return id, nil
 }
 
-// writeClusterID records the data dir's cluster ID once.
+// writeClusterID records the data dir's cluster ID once, durably.
 func writeClusterID(path, id string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing the cluster ID: %w", err)
-	}
-	if _, err := f.WriteString(id + "\n"); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("writing the cluster ID: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
+	if err := fsutil.WriteFileExclusive(path, []byte(id+"\n"), 0o644); err != nil {
 		return fmt.Errorf("writing the cluster ID: %w", err)
 	}
 	return nil

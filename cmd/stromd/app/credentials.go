@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+
+	"github.com/strom-project/strom/events/fsutil"
 )
 
 // Credentials are the secrets stromd generates at first start for its
@@ -80,30 +81,8 @@ func loadOrCreateCredentials(path string) (*Credentials, error) {
 	return &c, nil
 }
 
-// writeFileAtomic writes data to path with mode 0600: a temporary file,
-// synced, renamed over path, so a crash leaves the old file or the new
-// one.
+// writeFileAtomic writes data to path with mode 0600, durably: a crash or
+// a power loss leaves the old file or the new one.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return fsutil.WriteFile(path, data, 0o600)
 }

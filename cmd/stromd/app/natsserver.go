@@ -162,7 +162,7 @@ func startNATS(cfg *Config, creds *Credentials, log *zap.Logger) (*server.Server
 		MaxPayload:                 8 << 20,
 		NoSigs:                     true,
 		JetStreamMaxStore:          cfg.MaxStore,
-		SyncAlways:                 cfg.FsyncAlways,
+		SyncAlways:                 cfg.fsyncMode() == FsyncAlways,
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/strom-project/strom/events/fsutil"
+
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
@@ -200,17 +202,7 @@ func exists(p string) bool {
 }
 
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return fmt.Errorf("writing %s: %w", tmp, err)
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return fsutil.WriteFile(path, data, mode)
 }
 
 // WriteKubeconfig writes the admin's kubeconfig (mode 0600) for server
